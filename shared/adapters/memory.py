@@ -1,0 +1,130 @@
+"""In-process store: a dict and a lock. For tests and benchmarks; nothing survives exit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from shared.core.clock import Clock, SystemClock
+from shared.core.ratelimit import Guard, HitResult, Slot
+from shared.ports import (
+    ConditionFailed,
+    Delete,
+    Increment,
+    Item,
+    Put,
+    Write,
+    check_batch,
+)
+
+
+class MemoryStore:
+    capabilities = frozenset({"transactions", "ttl"})
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._items: dict[tuple[str, str], Item] = {}
+        self._counters: dict[str, dict[str, tuple[int, float]]] = {}
+        self._lock = threading.Lock()
+        self.round_trips = 0  # for tests that count backend calls
+
+    def _live(self, key: tuple[str, str], now: float) -> Item | None:
+        item = self._items.get(key)
+        if item is None or (item.expires_at is not None and item.expires_at <= now):
+            return None
+        return item
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        with self._lock:
+            self.round_trips += 1
+            return self._live((pk, sk), self._clock.now())
+
+    def query(
+        self,
+        pk: str,
+        prefix: str = "",
+        *,
+        limit: int = 100,
+        after: str | None = None,
+        descending: bool = False,
+    ) -> list[Item]:
+        with self._lock:
+            self.round_trips += 1
+            now = self._clock.now()
+            keys = sorted(
+                (k for k in self._items if k[0] == pk and k[1].startswith(prefix)),
+                reverse=descending,
+            )
+            out: list[Item] = []
+            for k in keys:
+                if after is not None and (k[1] <= after if not descending else k[1] >= after):
+                    continue
+                item = self._live(k, now)
+                if item is not None:
+                    out.append(item)
+                    if len(out) >= limit:
+                        break
+            return out
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        check_batch(writes)
+        with self._lock:
+            self.round_trips += 1
+            now = self._clock.now()
+            staged: dict[tuple[str, str], Item | None] = {}
+            for i, w in enumerate(writes):
+                if isinstance(w, Put):
+                    key = (w.item.pk, w.item.sk)
+                    cur = self._live(key, now)
+                    if w.if_absent and cur is not None:
+                        raise ConditionFailed(i)
+                    if w.if_version is not None and (cur is None or cur.version != w.if_version):
+                        raise ConditionFailed(i)
+                    version = (cur.version if cur else 0) + 1
+                    staged[key] = Item(
+                        w.item.pk, w.item.sk, dict(w.item.data), version, w.item.expires_at
+                    )
+                elif isinstance(w, Delete):
+                    key = (w.pk, w.sk)
+                    cur = self._live(key, now)
+                    if w.must_exist and cur is None:
+                        raise ConditionFailed(i)
+                    if w.if_version is not None and (cur is None or cur.version != w.if_version):
+                        raise ConditionFailed(i)
+                    staged[key] = None
+                elif isinstance(w, Increment):
+                    key = (w.pk, w.sk)
+                    cur = self._live(key, now)
+                    data: dict[str, Any] = dict(cur.data) if cur else {}
+                    for f, d in w.deltas.items():
+                        data[f] = data.get(f, 0) + d
+                    data.update(w.fields)
+                    expires = w.expires_at if w.expires_at is not None else (
+                        cur.expires_at if cur else None
+                    )
+                    staged[key] = Item(w.pk, w.sk, data, (cur.version if cur else 0) + 1, expires)
+            for key, item in staged.items():
+                if item is None:
+                    self._items.pop(key, None)
+                else:
+                    self._items[key] = item
+
+    def hit(
+        self, bucket: str, slots: Sequence[Slot], guards: Sequence[Guard], cost: int
+    ) -> HitResult:
+        with self._lock:
+            self.round_trips += 1
+            now = self._clock.now()
+            stored = self._counters.get(bucket, {})
+            names = {s.name for s in slots} | {g.name for g in guards}
+            live = {n: v for n, (v, exp) in stored.items() if n in names and exp > now}
+            ok = all(live.get(s.name, 0) + cost <= s.ceiling for s in slots) and all(
+                live.get(g.name, 0) <= g.at_most for g in guards
+            )
+            fresh = {n: (v, stored[n][1]) for n, v in live.items()}
+            if ok:
+                for s in slots:
+                    fresh[s.name] = (live.get(s.name, 0) + cost, s.expires_at)
+            self._counters[bucket] = fresh
+            return HitResult(ok, {n: v for n, (v, _) in fresh.items()})

@@ -1,0 +1,226 @@
+"""The records the gateway decides with. Frozen, plain, and serialisable to JSON dicts.
+
+Management owns these records; the gateway only reads them (through a short-TTL cache).
+``to_dict``/``from_dict`` are the single place the stored shape is defined.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeVar
+
+
+class Lifecycle(str, Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    DEPRECATED = "deprecated"
+    RETIRED = "retired"
+
+
+#: The only lifecycle moves accepted. Draft APIs are invisible at the gateway (404).
+TRANSITIONS: dict[Lifecycle, frozenset[Lifecycle]] = {
+    Lifecycle.DRAFT: frozenset({Lifecycle.PUBLISHED}),
+    Lifecycle.PUBLISHED: frozenset({Lifecycle.DEPRECATED}),
+    Lifecycle.DEPRECATED: frozenset({Lifecycle.RETIRED}),
+    Lifecycle.RETIRED: frozenset(),
+}
+
+
+def can_transition(src: Lifecycle, dst: Lifecycle) -> bool:
+    return dst in TRANSITIONS[src]
+
+
+class Algorithm(str, Enum):
+    FIXED = "fixed"
+    SLIDING = "sliding"
+
+
+class FailMode(str, Enum):
+    CLOSED = "closed"  # store down -> 503
+    OPEN = "open"  # store down -> admit, count a metric
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A tier: limits, quotas, price and the APIs (by name, all versions) it grants."""
+
+    id: str
+    name: str
+    apis: tuple[str, ...] = ()
+    rate_per_second: int | None = None
+    rate_per_minute: int | None = None
+    quota_per_day: int | None = None
+    quota_per_month: int | None = None
+    algorithm: Algorithm = Algorithm.FIXED
+    fail_mode: FailMode = FailMode.CLOSED
+    request_cost: int = 1
+    monthly_fee_cents: int = 0
+    included_requests: int = 0
+    overage_cents_per_1000: int = 0
+    requires_approval: bool = False
+    retired: bool = False
+    description: str = ""
+
+    def grants(self, api_name: str) -> bool:
+        return "*" in self.apis or api_name in self.apis
+
+    def with_overrides(self, overrides: dict[str, int | None]) -> Plan:
+        allowed = {k: v for k, v in overrides.items() if k in OVERRIDABLE}
+        return dataclasses.replace(self, **allowed) if allowed else self  # type: ignore[arg-type]
+
+
+#: Plan fields a per-consumer override may change.
+OVERRIDABLE = frozenset({"rate_per_second", "rate_per_minute", "quota_per_day", "quota_per_month"})
+
+
+class ConsumerStatus(str, Enum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    id: str
+    name: str
+    status: ConsumerStatus = ConsumerStatus.ACTIVE
+    owner: str = ""  # developer account id, "" for admin-created consumers
+    created_at: float = 0.0
+
+
+class KeyState(str, Enum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A stored key. ``key_hash`` is the SHA-256 of the plaintext, never the plaintext."""
+
+    id: str
+    consumer_id: str
+    key_hash: str
+    hint: str
+    name: str = ""
+    state: KeyState = KeyState.ACTIVE
+    created_at: float = 0.0
+    expires_at: float | None = None  # set on rotation (grace end) or at creation
+    scopes: tuple[str, ...] = ()  # empty: every scope
+
+
+class SubscriptionStatus(str, Enum):
+    ACTIVE = "active"
+    PENDING = "pending"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: str
+    consumer_id: str
+    plan_id: str
+    status: SubscriptionStatus = SubscriptionStatus.ACTIVE
+    overrides: dict[str, int | None] = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    url: str
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str  # "GET", ..., or "*" for any
+    path: str  # template below the base path: "/items/{id}", "/*" for any remainder
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    """One version of an API: its base path, upstreams, routes and lifecycle state."""
+
+    id: str
+    name: str
+    version: str
+    base_path: str
+    upstreams: tuple[Upstream, ...]
+    routes: tuple[Route, ...] = (Route("*", "/*"),)
+    lifecycle: Lifecycle = Lifecycle.DRAFT
+    timeout_seconds: float = 10.0
+    retries: int = 0
+    deprecated_at: float | None = None
+    sunset_at: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEvent:
+    """One metered request. Aggregated per consumer x api x hour, idempotent by request id."""
+
+    request_id: str
+    timestamp: float
+    consumer_id: str
+    key_id: str
+    api_id: str
+    route: str
+    method: str
+    status: int
+    bytes_in: int
+    bytes_out: int
+    latency_ms: float
+    cost: int = 1
+
+
+# --- serialisation -------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+_NESTED: dict[tuple[type, str], type] = {}
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    """A JSON-ready dict: enums as values, tuples as lists, nested records as dicts."""
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, Enum):
+            return v.value
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return to_dict(v)
+        if isinstance(v, tuple | list):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return v
+
+    return {f.name: conv(getattr(record, f.name)) for f in dataclasses.fields(record)}
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build ``cls`` from a stored dict; unknown keys are ignored (forward compatible)."""
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in data:
+            continue
+        v = data[f.name]
+        nested = _NESTED.get((cls, f.name))
+        if nested is not None:
+            v = tuple(from_dict(nested, x) for x in v)
+        elif isinstance(v, list):
+            v = tuple(v)
+        elif isinstance(f.type, str) and v is not None:
+            enum_cls = _ENUMS.get(f.type.split(" ")[0])
+            if enum_cls is not None:
+                v = enum_cls(v)
+        kwargs[f.name] = v
+    return cls(**kwargs)
+
+
+_ENUMS: dict[str, type[Enum]] = {
+    e.__name__: e
+    for e in (Lifecycle, Algorithm, FailMode, ConsumerStatus, KeyState, SubscriptionStatus)
+}
+_NESTED.update({(Api, "upstreams"): Upstream, (Api, "routes"): Route})

@@ -1,0 +1,241 @@
+"""Rate limits and quotas as counters in windows — pure arithmetic, no I/O.
+
+A plan's limits become *slots*: named counters (``m29446560`` = minute window 29446560)
+each with a ceiling. The store admits a request only if every slot stays at or under its
+ceiling after adding the cost, in one conditional atomic update (see ``ports.CounterStore``).
+
+Rate limits (per second / per minute) use the plan's algorithm:
+
+* fixed window — one slot per limit; exact and always one store round trip;
+* sliding-window counter — the current window's ceiling is lowered by the previous
+  window's count weighted by how much of it still overlaps the sliding window. The
+  previous count is read from a per-process cache and *guarded* (``prev <= assumed``) in
+  the same update, so a stale cache costs one retry, never a wrong decision.
+
+Quotas (per day / per month) are calendar windows in UTC, always fixed.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+
+from shared.core.models import Algorithm, Plan
+
+
+class Unit(Enum):
+    SECOND = ("s", 1)
+    MINUTE = ("m", 60)
+    DAY = ("d", 86_400)
+    MONTH = ("M", 0)  # calendar month, variable length
+
+    @property
+    def code(self) -> str:
+        return self.value[0]
+
+    def window(self, now: float) -> tuple[int, float, float]:
+        """(window index, start, end) of the window containing ``now``."""
+        if self is Unit.MONTH:
+            dt = datetime.fromtimestamp(now, UTC)
+            index = dt.year * 12 + dt.month - 1
+            return index, _month_start(index), _month_start(index + 1)
+        size = self.value[1]
+        index = int(now // size)
+        return index, float(index * size), float((index + 1) * size)
+
+
+def _month_start(index: int) -> float:
+    year, month0 = divmod(index, 12)
+    return float(calendar.timegm((year, month0 + 1, 1, 0, 0, 0)))
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    name: str  # policy name in RateLimit headers
+    unit: Unit
+    max: int
+    is_quota: bool
+
+
+def limits_of(plan: Plan) -> tuple[Limit, ...]:
+    out = []
+    for name, unit, value, quota in (
+        ("per-second", Unit.SECOND, plan.rate_per_second, False),
+        ("per-minute", Unit.MINUTE, plan.rate_per_minute, False),
+        ("per-day", Unit.DAY, plan.quota_per_day, True),
+        ("per-month", Unit.MONTH, plan.quota_per_month, True),
+    ):
+        if value is not None:
+            out.append(Limit(name, unit, value, quota))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """Add ``cost`` to counter ``name`` only if the result stays <= ``ceiling``."""
+
+    name: str
+    ceiling: int
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """Read-only precondition: counter ``name`` (absent = 0) must be <= ``at_most``."""
+
+    name: str
+    at_most: int
+
+
+@dataclass(frozen=True, slots=True)
+class HitResult:
+    """What the store answers. ``counts`` holds every slot and guard counter it knows:
+    after the increment when admitted, as found when not."""
+
+    admitted: bool
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    limit: Limit
+    slot: Slot
+    prev_name: str | None  # sliding only
+    weight: float  # share of the previous window still inside the sliding window
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
+class CounterPlan:
+    """The slots and guards for one decision, plus what is needed to read the answer."""
+
+    slots: tuple[Slot, ...]
+    guards: tuple[Guard, ...]
+    parts: tuple[_Plan, ...]
+    cost: int
+    now: float
+    assumed_prev: Mapping[str, int]
+
+
+# Counters outlive their window a little so that late readers (clock skew) still see them,
+# and month counters stay readable for usage display.
+_GRACE = 120.0
+
+
+def plan_counters(
+    limits: Sequence[Limit],
+    algorithm: Algorithm,
+    now: float,
+    cost: int,
+    known: Mapping[str, int],
+) -> CounterPlan:
+    """Slots and guards for ``limits`` at ``now``. ``known`` holds previous-window counts
+    this process has seen (sliding windows read from it; absent means assume 0)."""
+    slots: list[Slot] = []
+    guards: list[Guard] = []
+    parts: list[_Plan] = []
+    assumed: dict[str, int] = {}
+    for lim in limits:
+        index, start, end = lim.unit.window(now)
+        name = f"{lim.unit.code}{index}"
+        ceiling = lim.max
+        prev_name: str | None = None
+        weight = 0.0
+        if algorithm is Algorithm.SLIDING and not lim.is_quota:
+            size = end - start
+            weight = 1.0 - (now - start) / size
+            prev_name = f"{lim.unit.code}{index - 1}"
+            prev = known.get(prev_name, 0)
+            assumed[prev_name] = prev
+            ceiling = lim.max - math.floor(prev * weight)
+            guards.append(Guard(prev_name, prev))
+            expires = end + (end - start) + _GRACE  # stays readable as next window's "prev"
+        else:
+            expires = end + _GRACE
+        slot = Slot(name, ceiling, expires)
+        slots.append(slot)
+        parts.append(_Plan(lim, slot, prev_name, weight, start, end))
+    return CounterPlan(tuple(slots), tuple(guards), tuple(parts), cost, now, assumed)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitState:
+    limit: Limit
+    remaining: int
+    reset_seconds: int  # until the window (or the sliding deficit) frees capacity
+    window_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    admitted: bool
+    states: tuple[LimitState, ...]
+    retry_after: int  # seconds; 0 when admitted
+    exceeded: Limit | None
+    stale_guard: bool  # a guard failed: refresh ``known`` from counts and decide again
+
+
+def decide(cp: CounterPlan, result: HitResult) -> RateDecision:
+    """Read the store's answer for ``cp``."""
+    counts = result.counts
+    stale = any(counts.get(g.name, 0) > g.at_most for g in cp.guards)
+    if not result.admitted and stale:
+        return RateDecision(False, (), 0, None, True)
+    states: list[LimitState] = []
+    exceeded: Limit | None = None
+    retry_after = 0
+    for part in cp.parts:
+        lim = part.limit
+        current = counts.get(part.slot.name, 0)
+        used = current
+        if part.prev_name is not None:
+            used += math.floor(counts.get(part.prev_name, 0) * part.weight)
+        remaining = max(0, lim.max - used)
+        reset = max(1, math.ceil(part.end - cp.now))
+        window = int(part.end - part.start)
+        blocked = (not result.admitted) and current + cp.cost > part.slot.ceiling
+        if blocked and part.prev_name is not None and current + cp.cost <= lim.max:
+            # Only the previous window's weight blocks: capacity returns as it slides out.
+            prev = counts.get(part.prev_name, 0)
+            need = current + cp.cost + prev * part.weight - lim.max
+            reset = max(1, math.ceil(need / prev * window)) if prev else 1
+        if blocked and (exceeded is None or reset > retry_after):
+            exceeded, retry_after = lim, reset
+        states.append(LimitState(lim, remaining, reset, window))
+    return RateDecision(result.admitted, tuple(states), retry_after, exceeded, False)
+
+
+def learn(cp: CounterPlan, result: HitResult, known: dict[str, int]) -> None:
+    """Remember previous-window counts the store reported, for the next sliding decision.
+    Keeps the dict small: only names this plan uses."""
+    for part in cp.parts:
+        if part.prev_name is not None:
+            known[part.prev_name] = max(
+                known.get(part.prev_name, 0), result.counts.get(part.prev_name, 0)
+            )
+            # Our current window becomes the next one's "prev"; seed it as a lower bound.
+            known[part.slot.name] = max(
+                known.get(part.slot.name, 0), result.counts.get(part.slot.name, 0)
+            )
+
+
+def _item(name: str, params: str) -> str:
+    return f'"{name}";{params}'
+
+
+def ratelimit_headers(states: Sequence[LimitState]) -> dict[str, str]:
+    """``RateLimit-Policy`` and ``RateLimit`` per draft-ietf-httpapi-ratelimit-headers-11."""
+    if not states:
+        return {}
+    policy = ", ".join(
+        _item(s.limit.name, f"q={s.limit.max};w={s.window_seconds}") for s in states
+    )
+    current = ", ".join(
+        _item(s.limit.name, f"r={s.remaining};t={s.reset_seconds}") for s in states
+    )
+    return {"RateLimit-Policy": policy, "RateLimit": current}

@@ -1,0 +1,96 @@
+"""The cloud-neutral request and response, and the checks every inbound request passes.
+
+Each front door (API Gateway event, Azure HttpRequest, the local ASGI server) translates
+into a :class:`GatewayRequest`; the gateway answers with a :class:`GatewayResponse`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shared.core.outcomes import Outcome
+
+MAX_HEADER_BYTES = 16 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+_PRINTABLE = re.compile(r"^[\x20-\x7e\t]*$")
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+#: Hop-by-hop headers (RFC 9110 7.6.1) never cross the gateway in either direction.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRequest:
+    method: str
+    path: str
+    query: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # names lower-cased, duplicates kept
+    body: bytes = b""
+    source_ip: str = ""
+
+    def header_values(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k == name]
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+
+@dataclass(slots=True)
+class GatewayResponse:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+def validate(req: GatewayRequest, max_body: int = MAX_BODY_BYTES) -> Outcome:
+    """Reject what no upstream should see. Returns ``Outcome.OK`` or the 4xx outcome."""
+    if not _TOKEN.match(req.method) or len(req.method) > 16:
+        return Outcome.BAD_REQUEST
+    if not req.path.startswith("/") or not _PRINTABLE.match(req.path + req.query):
+        return Outcome.BAD_REQUEST
+    segments = req.path.split("/")
+    if ".." in segments or "." in segments or "\\" in req.path:
+        return Outcome.BAD_REQUEST
+    size = 0
+    for name, value in req.headers:
+        size += len(name) + len(value) + 4
+        if not _TOKEN.match(name) or not _PRINTABLE.match(value):
+            return Outcome.BAD_REQUEST
+    if size > MAX_HEADER_BYTES:
+        return Outcome.HEADERS_TOO_LARGE
+    if len(req.body) > max_body:
+        return Outcome.BODY_TOO_LARGE
+    return Outcome.OK
+
+
+def request_id(req: GatewayRequest) -> str:
+    """The caller's ``X-Request-Id`` when well-formed, else a fresh one."""
+    given = req.header("x-request-id")
+    if given is not None and _REQUEST_ID.match(given):
+        return given
+    return secrets.token_hex(16)
+
+
+def decode_headers(raw: Mapping[str, str] | list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    return tuple((k.lower(), v) for k, v in items)

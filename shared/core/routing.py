@@ -1,0 +1,107 @@
+"""The route table: base path + method + path template -> API version and upstream.
+
+Only published, deprecated and retired APIs are routable; drafts are invisible (404).
+Base paths match on whole segments (``/demo/v1`` does not match ``/demo/v10``); the longest
+base path wins. Templates use ``{name}`` for one segment and a trailing ``/*`` for any rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.utils import formatdate
+
+from shared.core.models import Api, Lifecycle, Route, Upstream
+from shared.core.outcomes import Outcome
+
+_ROUTABLE = frozenset({Lifecycle.PUBLISHED, Lifecycle.DEPRECATED, Lifecycle.RETIRED})
+_PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def compile_template(template: str) -> re.Pattern[str]:
+    if template in ("/*", "*"):
+        return re.compile(r"(?:/.*)?")
+    tail = ""
+    if template.endswith("/*"):
+        template, tail = template[:-2], r"(?:/.*)?"
+    parts = _PARAM.split(template)
+    pattern = r"[^/]+".join(re.escape(p) for p in parts)
+    return re.compile(pattern + tail)
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledRoute:
+    route: Route
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    outcome: Outcome  # OK, ROUTE_NOT_FOUND, METHOD_NOT_ALLOWED or API_RETIRED
+    api: Api | None = None
+    route: Route | None = None
+    rest: str = ""  # path below the base path, forwarded to the upstream
+    allow: tuple[str, ...] = ()
+
+
+_NOT_FOUND = Match(Outcome.ROUTE_NOT_FOUND)
+
+
+class RouteTable:
+    """Immutable; rebuilt when the catalog changes (the cache TTL bounds how often)."""
+
+    def __init__(self, apis: Iterable[Api]) -> None:
+        entries = []
+        for api in apis:
+            if api.lifecycle not in _ROUTABLE:
+                continue
+            base = api.base_path.rstrip("/")
+            compiled = tuple(_CompiledRoute(r, compile_template(r.path)) for r in api.routes)
+            entries.append((base, api, compiled))
+        entries.sort(key=lambda e: len(e[0]), reverse=True)
+        self._entries = tuple(entries)
+
+    def match(self, method: str, path: str) -> Match:
+        for base, api, routes in self._entries:
+            if path != base and not path.startswith(base + "/"):
+                continue
+            if api.lifecycle is Lifecycle.RETIRED:
+                return Match(Outcome.API_RETIRED, api=api)
+            rest = path[len(base) :]
+            allowed: list[str] = []
+            for cr in routes:
+                if cr.pattern.fullmatch(rest or "/") is None and cr.pattern.fullmatch(rest) is None:
+                    continue
+                if cr.route.method in ("*", method):
+                    return Match(Outcome.OK, api=api, route=cr.route, rest=rest)
+                allowed.append(cr.route.method)
+            if allowed:
+                return Match(Outcome.METHOD_NOT_ALLOWED, api=api, allow=tuple(sorted(allowed)))
+            return _NOT_FOUND
+        return _NOT_FOUND
+
+
+def pick_upstream(upstreams: tuple[Upstream, ...], seed: int) -> Upstream:
+    """Weighted choice, deterministic in ``seed`` (the request id's hash) for testability."""
+    total = sum(u.weight for u in upstreams if u.weight > 0)
+    if total <= 0:
+        return upstreams[0]
+    point = seed % total
+    for u in upstreams:
+        if u.weight <= 0:
+            continue
+        if point < u.weight:
+            return u
+        point -= u.weight
+    return upstreams[-1]
+
+
+def lifecycle_headers(api: Api) -> dict[str, str]:
+    """``Deprecation`` (RFC 9745, structured date ``@epoch``) and ``Sunset`` (RFC 8594)."""
+    if api.lifecycle is not Lifecycle.DEPRECATED:
+        return {}
+    headers = {"Deprecation": f"@{int(api.deprecated_at or 0)}"}
+    if api.sunset_at is not None:
+        headers["Sunset"] = formatdate(api.sunset_at, usegmt=True)
+    return headers

@@ -1,0 +1,188 @@
+"""The few things the core and services need from the world. Adapters implement them.
+
+Every store adapter (memory, SQLite, DynamoDB, Azure Tables) passes the one contract suite
+in ``tests/contract``; what follows is that contract in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from shared.core.models import UsageEvent
+from shared.core.ratelimit import Guard, HitResult, Slot
+
+# --- store ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A record in the single-table layout (see docs/storage.md).
+
+    ``data`` is JSON-serialisable (str, int, float, bool, None, list, dict).
+    ``version`` is assigned by the store: 1 on first write, +1 on every write.
+    ``expires_at`` (epoch seconds) makes the item invisible from that moment on, even
+    before the backend's TTL sweeper physically removes it.
+    """
+
+    pk: str
+    sk: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    version: int = 0
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """Write ``item`` whole. ``if_absent``: fail if a live item exists at (pk, sk).
+    ``if_version``: fail unless the live item's version equals it."""
+
+    item: Item
+    if_absent: bool = False
+    if_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Remove (pk, sk). ``if_version``: fail unless the live item's version equals it.
+    ``must_exist``: fail if there is no live item. Deleting a missing item is otherwise a no-op."""
+
+    pk: str
+    sk: str
+    if_version: int | None = None
+    must_exist: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Increment:
+    """Upsert: add each delta to the numeric field in ``data`` (absent = 0); set ``fields``
+    (overwriting); set ``expires_at`` when given. Never conditional."""
+
+    pk: str
+    sk: str
+    deltas: Mapping[str, int | float]
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    expires_at: float | None = None
+
+
+Write = Put | Delete | Increment
+
+
+class StoreError(Exception):
+    """Base of everything a store raises."""
+
+
+class ConditionFailed(StoreError):
+    """A write's condition did not hold. Nothing in the batch was written."""
+
+    def __init__(self, index: int = 0) -> None:
+        super().__init__(f"condition failed on write {index}")
+        self.index = index
+
+
+class StoreUnavailable(StoreError):
+    """The backend could not be reached or throttled us past the retry budget.
+    The caller decides by fail mode; nothing is known to have been written."""
+
+
+class Store(Protocol):
+    """Items, atomic batches and rate-limit counters.
+
+    - ``get``/``query`` never return expired items.
+    - ``query`` returns live items of partition ``pk`` whose sort key starts with
+      ``prefix``, ordered by sort key (descending if asked), at most ``limit``, starting
+      strictly after ``after`` (a sort key from a previous page).
+    - ``transact`` applies all writes or none (at most 25 writes). A failed condition
+      raises :class:`ConditionFailed` with the index of the first failing write.
+    - ``hit`` is the rate-limit primitive: in one atomic step, if for every slot
+      ``count(slot) + cost <= slot.ceiling`` and for every guard
+      ``count(guard) <= guard.at_most``, add ``cost`` to every slot and answer
+      ``admitted=True`` with the new counts; otherwise change nothing and answer
+      ``admitted=False`` with the current counts. Counts of absent counters are 0 and may
+      be omitted. Counters live in their own namespace (``bucket``), expire at their slot's
+      ``expires_at``, and a store may discard counters of a bucket that the latest hit did
+      not name. In steady state ``hit`` is exactly one backend round trip.
+    - Transport failures raise :class:`StoreUnavailable`, never a backend exception.
+    """
+
+    capabilities: frozenset[str]
+
+    def get(self, pk: str, sk: str) -> Item | None: ...
+
+    def query(
+        self,
+        pk: str,
+        prefix: str = "",
+        *,
+        limit: int = 100,
+        after: str | None = None,
+        descending: bool = False,
+    ) -> list[Item]: ...
+
+    def transact(self, writes: Sequence[Write]) -> None: ...
+
+    def hit(
+        self, bucket: str, slots: Sequence[Slot], guards: Sequence[Guard], cost: int
+    ) -> HitResult: ...
+
+
+MAX_BATCH = 25
+
+
+# --- upstream -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    timeout: float
+    retries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+class UpstreamTimeout(Exception):
+    pass
+
+
+class UpstreamFailure(Exception):
+    pass
+
+
+class Upstream(Protocol):
+    """Send one request upstream. Raises :class:`UpstreamTimeout` when the timeout passes,
+    :class:`UpstreamFailure` when no response could be had (after ``retries`` for
+    idempotent methods). Any HTTP status, 5xx included, is a response, not a failure."""
+
+    def send(self, request: UpstreamRequest) -> UpstreamResponse: ...
+
+
+# --- usage ----------------------------------------------------------------------------------
+
+
+class UsageSink(Protocol):
+    """Accept one usage event without a synchronous store write on the request path
+    (buffer, log line, queue). Must not raise."""
+
+    def emit(self, event: UsageEvent) -> None: ...
+
+
+def check_batch(writes: Sequence[Write]) -> None:
+    if not writes:
+        raise ValueError("empty batch")
+    if len(writes) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} writes per batch")
+    keys = [(w.item.pk, w.item.sk) if isinstance(w, Put) else (w.pk, w.sk) for w in writes]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a batch may touch each item once")
+
+
