@@ -186,3 +186,22 @@ def check_batch(writes: Sequence[Write]) -> None:
         raise ValueError("a batch may touch each item once")
 
 
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+class Metrics(Protocol):
+    """Counters and timings for operators (EMF on AWS, logs elsewhere). Must not raise."""
+
+    def count(self, name: str, value: float = 1.0) -> None: ...
+
+    def timing(self, name: str, milliseconds: float) -> None: ...
+
+
+class NullMetrics:
+    def count(self, name: str, value: float = 1.0) -> None:
+        pass
+
+    def timing(self, name: str, milliseconds: float) -> None:
+        pass

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
 
-class Lifecycle(str, Enum):
+class Lifecycle(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     DEPRECATED = "deprecated"
@@ -32,12 +32,12 @@ def can_transition(src: Lifecycle, dst: Lifecycle) -> bool:
     return dst in TRANSITIONS[src]
 
 
-class Algorithm(str, Enum):
+class Algorithm(StrEnum):
     FIXED = "fixed"
     SLIDING = "sliding"
 
 
-class FailMode(str, Enum):
+class FailMode(StrEnum):
     CLOSED = "closed"  # store down -> 503
     OPEN = "open"  # store down -> admit, count a metric
 
@@ -75,7 +75,7 @@ class Plan:
 OVERRIDABLE = frozenset({"rate_per_second", "rate_per_minute", "quota_per_day", "quota_per_month"})
 
 
-class ConsumerStatus(str, Enum):
+class ConsumerStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
 
@@ -89,7 +89,7 @@ class Consumer:
     created_at: float = 0.0
 
 
-class KeyState(str, Enum):
+class KeyState(StrEnum):
     ACTIVE = "active"
     REVOKED = "revoked"
     DISABLED = "disabled"
@@ -110,7 +110,7 @@ class KeyRecord:
     scopes: tuple[str, ...] = ()  # empty: every scope
 
 
-class SubscriptionStatus(str, Enum):
+class SubscriptionStatus(StrEnum):
     ACTIVE = "active"
     PENDING = "pending"
     CANCELLED = "cancelled"

@@ -27,7 +27,7 @@ class Outcome(Enum):
     REVOKED_KEY = "revoked-key"
     EXPIRED_KEY = "expired-key"
     DISABLED_KEY = "disabled-key"
-    INVALID_TOKEN = "invalid-token"
+    INVALID_TOKEN = "invalid-token"  # noqa: S105 - an outcome name, not a secret
     UNKNOWN_CONSUMER = "unknown-consumer"
     # authorization
     CONSUMER_SUSPENDED = "consumer-suspended"

@@ -1,0 +1,53 @@
+"""Rate-limit and quota decisions: the core's arithmetic over the store's ``hit``."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from shared.core.clock import Clock
+from shared.core.models import Plan
+from shared.core.ratelimit import (
+    RateDecision,
+    decide,
+    learn,
+    limits_of,
+    plan_counters,
+)
+from shared.ports import Store, StoreUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    decision: RateDecision | None  # None: the store was unavailable
+    store_failed: bool = False
+
+
+class Limiter:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store, self.clock = store, clock
+        # Previous-window counts seen by this process, for sliding windows. Small: pruned
+        # to the names the latest decision used.
+        self._known: dict[str, dict[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, bucket: str, plan: Plan) -> Throttled:
+        limits = limits_of(plan)
+        if not limits:
+            return Throttled(RateDecision(True, (), 0, None, False))
+        with self._lock:
+            known = dict(self._known.get(bucket, {}))
+        for _ in range(3):  # a stale sliding-window guard costs a retry, never a wrong answer
+            cp = plan_counters(limits, plan.algorithm, self.clock.now(), plan.request_cost, known)
+            try:
+                result = self.store.hit(bucket, cp.slots, cp.guards, cp.cost)
+            except StoreUnavailable:
+                return Throttled(None, store_failed=True)
+            learn(cp, result, known)
+            decision = decide(cp, result)
+            if not decision.stale_guard:
+                names = {s.name for s in cp.slots} | {g.name for g in cp.guards}
+                with self._lock:
+                    self._known[bucket] = {k: v for k, v in known.items() if k in names}
+                return Throttled(decision)
+        return Throttled(None, store_failed=True)

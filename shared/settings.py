@@ -1,0 +1,138 @@
+"""Configuration, read once at cold start from the environment into a frozen object.
+
+Every variable is validated here; a bad value raises :class:`SettingsError` naming the
+variable and what it accepts, so a deployment fails at start-up rather than per request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class SettingsError(ValueError):
+    pass
+
+
+STORES = ("memory", "sqlite", "dynamodb", "azure")
+
+
+@dataclass(frozen=True, slots=True)
+class JwtIssuerConfig:
+    issuer: str
+    audience: str
+    algorithms: tuple[str, ...]
+    secret: str = ""  # HS* shared secret
+    public_key: str = ""  # PEM, for RS*/ES*/EdDSA
+    jwks_url: str = ""  # fetched and cached by the JWKS adapter
+    consumer_claim: str = "sub"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    store: str = "sqlite"
+    sqlite_path: str = ".tollway/tollway.db"
+    table_name: str = "tollway"
+    dynamodb_endpoint: str = ""
+    azure_connection_string: str = ""
+    cache_ttl: float = 5.0
+    max_body_bytes: int = 1024 * 1024
+    key_prefix: str = "tw"
+    max_keys_per_consumer: int = 10
+    admin_token: str = field(default="", repr=False)
+    session_keys: tuple[str, ...] = field(default=(), repr=False)  # newest first
+    session_ttl: int = 3600
+    cors_origins: tuple[str, ...] = ()
+    jwt_issuers: tuple[JwtIssuerConfig, ...] = ()
+
+
+_ALLOWED_ALGS = frozenset(
+    {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"}
+)
+
+
+def _num(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number ({lo}..{hi})") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name}={raw!r} is out of range ({lo}..{hi})")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in env.get(name, "").split(",") if x.strip())
+
+
+def _issuers(raw: str) -> tuple[JwtIssuerConfig, ...]:
+    name = "TOLLWAY_JWT_ISSUERS"
+    try:
+        docs = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{name} is not valid JSON: {exc.msg}") from None
+    if not isinstance(docs, list):
+        raise SettingsError(f"{name} must be a JSON list of issuer objects")
+    out = []
+    for i, d in enumerate(docs):
+        if not isinstance(d, dict) or not d.get("issuer") or not d.get("audience"):
+            raise SettingsError(f"{name}[{i}] needs 'issuer' and 'audience'")
+        algs = tuple(d.get("algorithms") or ())
+        if not algs or not set(algs) <= _ALLOWED_ALGS:
+            raise SettingsError(
+                f"{name}[{i}].algorithms must be a non-empty subset of {sorted(_ALLOWED_ALGS)}"
+            )
+        if not (d.get("secret") or d.get("public_key") or d.get("jwks_url")):
+            raise SettingsError(f"{name}[{i}] needs one of 'secret', 'public_key', 'jwks_url'")
+        if d.get("secret") and any(not a.startswith("HS") for a in algs):
+            raise SettingsError(f"{name}[{i}]: a shared secret only goes with HS* algorithms")
+        out.append(
+            JwtIssuerConfig(
+                issuer=str(d["issuer"]),
+                audience=str(d["audience"]),
+                algorithms=algs,
+                secret=str(d.get("secret", "")),
+                public_key=str(d.get("public_key", "")),
+                jwks_url=str(d.get("jwks_url", "")),
+                consumer_claim=str(d.get("consumer_claim", "sub")),
+            )
+        )
+    return tuple(out)
+
+
+def from_env(env: Mapping[str, str] = os.environ) -> Settings:
+    store = env.get("TOLLWAY_STORE", "sqlite")
+    if store not in STORES:
+        raise SettingsError(f"TOLLWAY_STORE={store!r}: choose one of {', '.join(STORES)}")
+    prefix = env.get("TOLLWAY_KEY_PREFIX", "tw")
+    from shared.core.keys import PREFIX_RE
+
+    if not PREFIX_RE.match(prefix):
+        raise SettingsError("TOLLWAY_KEY_PREFIX must be 2-12 lowercase letters/digits")
+    session_keys = _list(env, "TOLLWAY_SESSION_KEYS")
+    if any(len(k) < 32 for k in session_keys):
+        raise SettingsError("TOLLWAY_SESSION_KEYS: each key must be at least 32 characters")
+    admin = env.get("TOLLWAY_ADMIN_TOKEN", "")
+    if admin and len(admin) < 24:
+        raise SettingsError("TOLLWAY_ADMIN_TOKEN must be at least 24 characters")
+    return Settings(
+        store=store,
+        sqlite_path=env.get("TOLLWAY_SQLITE_PATH", ".tollway/tollway.db"),
+        table_name=env.get("TOLLWAY_TABLE", "tollway"),
+        dynamodb_endpoint=env.get("TOLLWAY_DYNAMODB_ENDPOINT", ""),
+        azure_connection_string=env.get("TOLLWAY_AZURE_CONNECTION_STRING", ""),
+        cache_ttl=_num(env, "TOLLWAY_CACHE_TTL", 5.0, 0.0, 300.0),
+        max_body_bytes=int(_num(env, "TOLLWAY_MAX_BODY_BYTES", 1024 * 1024, 0, 6 * 1024 * 1024)),
+        key_prefix=prefix,
+        max_keys_per_consumer=int(_num(env, "TOLLWAY_MAX_KEYS_PER_CONSUMER", 10, 1, 1000)),
+        admin_token=admin,
+        session_keys=session_keys,
+        session_ttl=int(_num(env, "TOLLWAY_SESSION_TTL", 3600, 60, 86_400)),
+        cors_origins=_list(env, "TOLLWAY_CORS_ORIGINS"),
+        jwt_issuers=_issuers(env["TOLLWAY_JWT_ISSUERS"]) if env.get("TOLLWAY_JWT_ISSUERS") else (),
+    )

@@ -1,0 +1,91 @@
+"""The only place that picks adapters from settings. Imports adapters lazily so that a
+function pays at cold start only for the backend it uses (the gateway never imports
+FastAPI)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.core.clock import Clock, SystemClock
+from shared.core.tokens import Issuer
+from shared.ports import Metrics, Store, Upstream, UsageSink
+from shared.services.directory import Directory
+from shared.services.gateway import Gateway
+from shared.services.throttle import Limiter
+from shared.settings import JwtIssuerConfig, Settings
+
+
+def build_store(settings: Settings, clock: Clock | None = None) -> Store:
+    clock = clock or SystemClock()
+    if settings.store == "memory":
+        from shared.adapters.memory import MemoryStore
+
+        return MemoryStore(clock)
+    if settings.store == "sqlite":
+        from shared.adapters.sqlite import SqliteStore
+
+        return SqliteStore(settings.sqlite_path, clock)
+    if settings.store == "dynamodb":
+        from shared.adapters.dynamodb import DynamoStore
+
+        client = None
+        if settings.dynamodb_endpoint:
+            import boto3
+
+            client = boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint)
+        return DynamoStore(settings.table_name, client, clock)
+    raise ValueError(f"store {settings.store!r} is not available in this build")
+
+
+def _issuer(cfg: JwtIssuerConfig) -> Issuer:
+    if cfg.jwks_url:
+        from jwt import PyJWKClient
+
+        jwks = PyJWKClient(cfg.jwks_url, cache_keys=True, lifespan=300, timeout=2)
+
+        def resolve(kid: str | None) -> Any:
+            if kid is None:
+                raise KeyError("JWKS issuers require a kid")
+            return jwks.get_signing_key(kid).key
+
+        key_for = resolve
+    else:
+        material: Any = cfg.secret or cfg.public_key
+
+        def key_for(kid: str | None) -> Any:
+            return material
+
+    return Issuer(cfg.issuer, cfg.audience, cfg.algorithms, key_for,
+                  consumer_claim=cfg.consumer_claim)
+
+
+def issuers(settings: Settings) -> Mapping[str, Issuer]:
+    return {c.issuer: _issuer(c) for c in settings.jwt_issuers}
+
+
+def build_gateway(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    upstream: Upstream | None = None,
+    usage: UsageSink | None = None,
+    metrics: Metrics | None = None,
+) -> Gateway:
+    clock = clock or SystemClock()
+    store = store or build_store(settings, clock)
+    if upstream is None:
+        from shared.adapters.http_upstream import HttpUpstream
+
+        upstream = HttpUpstream()
+    return Gateway(
+        Directory(store, clock, settings.cache_ttl),
+        Limiter(store, clock),
+        clock,
+        upstream=upstream,
+        usage=usage,
+        issuers=issuers(settings),
+        metrics=metrics,
+        max_body=settings.max_body_bytes,
+    )
