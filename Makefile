@@ -4,9 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck unit bench clean install
+# Extra checks that `make test` runs before pytest (IaC linters, browsers, emulators):
+# each area adds its own in mk/<area>.mk.
+TEST_PREREQS :=
+
+.PHONY: run test lint unit bench clean install
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -16,6 +22,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+include $(wildcard mk/*.mk)
+
 run: $(STAMP)
 	$(BIN)/tollway local $(ARGS)
 
@@ -23,11 +31,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check shared functions tests bench
 	$(BIN)/mypy shared/core
 
-test: lint
+test: lint $(TEST_PREREQS)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .tollway .pytest_cache
+	rm -rf $(VENV) .venv-* .tollway .pytest_cache node_modules
