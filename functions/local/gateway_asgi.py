@@ -1,0 +1,80 @@
+"""The local front door: a bare ASGI app (no framework) that turns HTTP into a
+GatewayRequest, runs the gateway in a worker thread and writes the GatewayResponse."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio.to_thread
+
+from shared.core.outcomes import Outcome
+from shared.core.request import GatewayRequest, GatewayResponse
+from shared.services.gateway import Gateway, Verdict
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+def _latin1(raw: bytes) -> str:
+    return raw.decode("latin-1")
+
+
+class GatewayApp:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        # Enough threads that a slow upstream does not starve the rest.
+        self._limiter = anyio.CapacityLimiter(64)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body, too_large = await self._read_body(receive)
+        client = scope.get("client") or ("", 0)
+        req = GatewayRequest(
+            method=scope["method"],
+            path=_latin1(scope.get("raw_path") or scope["path"].encode()).split("?", 1)[0],
+            query=_latin1(scope.get("query_string", b"")),
+            headers=tuple((_latin1(k).lower(), _latin1(v)) for k, v in scope["headers"]),
+            body=body,
+            source_ip=client[0] or "",
+        )
+        if too_large:
+            resp = Gateway.render(Verdict(Outcome.BODY_TOO_LARGE, "-"))
+        else:
+            resp = await anyio.to_thread.run_sync(self.gateway.handle, req, limiter=self._limiter)
+        await self._send(send, resp)
+
+    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size, limit = 0, self.gateway.max_body
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return b"", True  # stop buffering; answer 413
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks), False
+
+    @staticmethod
+    async def _send(send: Send, resp: GatewayResponse) -> None:
+        headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()
+        ]
+        headers.append((b"content-length", str(len(resp.body)).encode()))
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        await send({"type": "http.response.body", "body": resp.body})

@@ -1,0 +1,120 @@
+"""First-start demo data for the local stack: three versions of a demo API (retired,
+deprecated, published), a free and a pro plan, a demo consumer with a key."""
+
+from __future__ import annotations
+
+import secrets
+
+from shared.core import keys as keymod
+from shared.core.models import (
+    Api,
+    Consumer,
+    KeyRecord,
+    Lifecycle,
+    Plan,
+    Route,
+    Subscription,
+    Upstream,
+)
+from shared.ports import Store
+from shared.services import records
+
+DEMO_CONSUMER = "con_demo"
+DAY = 86_400.0
+
+FREE = Plan(
+    id="free",
+    name="Free",
+    apis=("demo",),
+    rate_per_minute=5,
+    quota_per_day=1000,
+    description="Try it out: 5 requests a minute, 1,000 a day.",
+)
+PRO = Plan(
+    id="pro",
+    name="Pro",
+    apis=("demo",),
+    rate_per_second=50,
+    rate_per_minute=1000,
+    quota_per_month=1_000_000,
+    monthly_fee_cents=4900,
+    included_requests=1_000_000,
+    overage_cents_per_1000=50,
+    description="For production: 50/s, 1M requests a month included, then $0.50 per 1,000.",
+)
+
+
+def demo_apis(upstream_url: str, now: float) -> list[Api]:
+    routes = (Route("GET", "/echo/*"), Route("POST", "/echo/*"), Route("GET", "/status/{code}"))
+    base = {"name": "demo", "upstreams": (Upstream(upstream_url),), "routes": routes}
+    return [
+        Api(
+            id="demo-v0",
+            version="v0",
+            base_path="/demo/v0",
+            lifecycle=Lifecycle.RETIRED,
+            description="The first demo API. Retired.",
+            **base,
+        ),  # type: ignore[arg-type]
+        Api(
+            id="demo-v1",
+            version="v1",
+            base_path="/demo/v1",
+            lifecycle=Lifecycle.DEPRECATED,
+            deprecated_at=now,
+            sunset_at=now + 90 * DAY,
+            description="Deprecated: move to v2 before the sunset date.",
+            **base,
+        ),  # type: ignore[arg-type]
+        Api(
+            id="demo-v2",
+            version="v2",
+            base_path="/demo/v2",
+            lifecycle=Lifecycle.PUBLISHED,
+            description="An echo service: it answers with what it received.",
+            **base,
+        ),  # type: ignore[arg-type]
+    ]
+
+
+def is_seeded(store: Store) -> bool:
+    return records.get_plan(store, FREE.id) is not None
+
+
+def seed(store: Store, upstream_url: str, now: float) -> None:
+    writes = [records.put_plan_write(FREE), records.put_plan_write(PRO)]
+    writes += [records.put_api_write(a) for a in demo_apis(upstream_url, now)]
+    writes.append(
+        records.put_consumer_write(Consumer(DEMO_CONSUMER, "Demo consumer", created_at=now))
+    )
+    writes.append(
+        records.put_subscription_write(
+            Subscription("sub_demo", DEMO_CONSUMER, FREE.id, created_at=now)
+        )
+    )
+    records.save(store, writes)
+
+
+def point_demo_upstream(store: Store, upstream_url: str) -> None:
+    """The demo upstream's port may change between runs; keep the catalog pointing at it."""
+    for api in records.list_apis(store):
+        if api.name == "demo" and api.upstreams and api.upstreams[0].url != upstream_url:
+            from dataclasses import replace
+
+            records.save(
+                store, [records.put_api_write(replace(api, upstreams=(Upstream(upstream_url),)))]
+            )
+
+
+def issue_demo_key(store: Store, prefix: str, now: float) -> str:
+    issued = keymod.generate(prefix)
+    key = KeyRecord(
+        id="key_" + secrets.token_urlsafe(9),
+        consumer_id=DEMO_CONSUMER,
+        key_hash=issued.key_hash,
+        hint=issued.hint,
+        name="demo",
+        created_at=now,
+    )
+    records.save(store, records.key_writes(key, new=True))
+    return issued.plaintext

@@ -1,0 +1,235 @@
+"""``tollway local``: gateway, management API, portal and a demo upstream in one process,
+on 127.0.0.1, over an on-disk SQLite store under ``.tollway/``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from functions.local import seed
+from functions.local.demo_upstream import demo_upstream
+from functions.local.gateway_asgi import GatewayApp
+from shared.core.clock import SystemClock
+from shared.services.metering import BufferedSink
+from shared.settings import Settings
+from shared.wiring import build_gateway, build_store
+
+PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal_static"
+
+
+class StackError(Exception):
+    """A start-up problem the user can fix (port in use, unreadable state)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    management_port: int = 8081
+    portal_port: int = 8082
+    upstream_port: int = 8083
+    data_dir: Path = Path(".tollway")
+    store: str = "sqlite"
+    cache_ttl: float = 2.0
+
+
+class _Server(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the stack handles signals for all servers
+        yield
+
+
+def _check_port(host: str, port: int, what: str) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise StackError(
+                f"{what} port {port} on {host} is in use: stop what holds it or pass "
+                f"--{what}-port with another port"
+            ) from None
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise StackError(f"{path} is unreadable ({exc}); delete it to start fresh") from None
+    return state if isinstance(state, dict) else {}
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(state, f, indent=2)
+    os.replace(tmp, path)
+    os.chmod(path, 0o600)
+
+
+def _portal_app(config_js: bytes) -> Any:
+    from starlette.staticfiles import StaticFiles
+
+    static = StaticFiles(directory=PORTAL_DIR, html=True)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/config.js":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/javascript"),
+                        (b"cache-control", b"no-store"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": config_js})
+            return
+        await static(scope, receive, send)
+
+    return app
+
+
+def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], Any]:
+    """Open the store, seed it on first start, and build the four apps."""
+    for what, port in (
+        ("gateway", opts.gateway_port),
+        ("management", opts.management_port),
+        ("portal", opts.portal_port),
+        ("upstream", opts.upstream_port),
+    ):
+        _check_port(opts.host, port, what)
+    opts.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state_path = opts.data_dir / "local.json"
+    state = _load_state(state_path)
+    base = f"http://{opts.host}"
+    urls = {
+        "gateway_url": f"{base}:{opts.gateway_port}",
+        "management_url": f"{base}:{opts.management_port}",
+        "portal_url": f"{base}:{opts.portal_port}",
+        "upstream_url": f"{base}:{opts.upstream_port}",
+    }
+    settings = Settings(
+        store=opts.store,
+        sqlite_path=str(opts.data_dir / "tollway.db"),
+        cache_ttl=opts.cache_ttl,
+        admin_token=state.get("admin_token") or "adm_" + secrets.token_urlsafe(32),
+        session_keys=tuple(state.get("session_keys") or [secrets.token_urlsafe(48)]),
+        cors_origins=(urls["portal_url"],),
+    )
+    clock = SystemClock()
+    store = build_store(settings, clock)
+    now = clock.now()
+    if not seed.is_seeded(store):
+        seed.seed(store, urls["upstream_url"], now)
+        state.pop("demo_key", None)
+    else:
+        seed.point_demo_upstream(store, urls["upstream_url"])
+    demo_key = state.get("demo_key") or seed.issue_demo_key(store, settings.key_prefix, now)
+    state.update(urls)
+    state.update(
+        admin_token=settings.admin_token,
+        session_keys=list(settings.session_keys),
+        demo_key=demo_key,
+        demo_url=f"{urls['gateway_url']}/demo/v2/echo/hello",
+        store=opts.store,
+        cache_ttl_seconds=opts.cache_ttl,
+    )
+    _write_state(state_path, state)
+
+    from shared.api.app import create_app  # management only: keeps the gateway path lean
+
+    sink = BufferedSink(store)
+    gateway = build_gateway(settings, store=store, clock=clock, usage=sink)
+    config_js = (
+        "window.TOLLWAY = "
+        + json.dumps({"managementUrl": urls["management_url"], "gatewayUrl": urls["gateway_url"]})
+        + ";\n"
+    )
+    apps = [
+        ("gateway", opts.gateway_port, GatewayApp(gateway)),
+        (
+            "management",
+            opts.management_port,
+            create_app(store=store, clock=clock, settings=settings),
+        ),
+        ("portal", opts.portal_port, _portal_app(config_js.encode())),
+        ("upstream", opts.upstream_port, demo_upstream),
+    ]
+    return state, apps, sink
+
+
+def banner(state: dict[str, Any]) -> str:
+    return f"""
+Tollway local stack is up.
+
+  Gateway      {state["gateway_url"]}
+  Management   {state["management_url"]}   (OpenAPI docs: {state["management_url"]}/docs)
+  Portal       {state["portal_url"]}
+  Demo upstream {state["upstream_url"]}
+
+  Admin token  {state["admin_token"]}
+  Demo key     {state["demo_key"]}   (consumer con_demo, plan "free": 5 requests/minute)
+
+Try it:
+  curl -i -H 'X-Api-Key: {state["demo_key"]}' {state["demo_url"]}
+
+Everything above is also in .tollway/local.json (mode 0600). Ctrl-C stops the stack.
+"""
+
+
+async def _serve(opts: Options, apps: list[tuple[str, int, Any]]) -> None:
+    servers = [
+        _Server(
+            uvicorn.Config(
+                app,
+                host=opts.host,
+                port=port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+                server_header=False,
+            )
+        )
+        for _, port, app in apps
+    ]
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for s in servers:
+            s.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    await asyncio.gather(*(s.serve() for s in servers))
+
+
+def run(opts: Options) -> None:
+    state, apps, sink = prepare(opts)
+    print(banner(state), flush=True)
+    started = time.monotonic()
+    try:
+        asyncio.run(_serve(opts, apps))
+    finally:
+        sink.flush()
+        sink.close()
+        print(
+            f"Tollway stopped after {time.monotonic() - started:.0f}s; "
+            f"state kept in {opts.data_dir}/."
+        )
