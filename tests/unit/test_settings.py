@@ -1,0 +1,70 @@
+import json
+
+import pytest
+
+from shared.settings import SettingsError, from_env
+
+
+def test_defaults():
+    s = from_env({})
+    assert s.store == "sqlite" and s.cache_ttl == 5.0 and s.key_prefix == "tw"
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"TOLLWAY_STORE": "redis"}, "TOLLWAY_STORE"),
+        ({"TOLLWAY_CACHE_TTL": "soon"}, "TOLLWAY_CACHE_TTL"),
+        ({"TOLLWAY_CACHE_TTL": "-1"}, "out of range"),
+        ({"TOLLWAY_KEY_PREFIX": "Bad_Prefix"}, "TOLLWAY_KEY_PREFIX"),
+        ({"TOLLWAY_SESSION_KEYS": "short"}, "at least 32"),
+        ({"TOLLWAY_ADMIN_TOKEN": "short"}, "at least 24"),
+        ({"TOLLWAY_JWT_ISSUERS": "{"}, "not valid JSON"),
+        ({"TOLLWAY_JWT_ISSUERS": json.dumps([{"issuer": "x"}])}, "audience"),
+        (
+            {
+                "TOLLWAY_JWT_ISSUERS": json.dumps(
+                    [{"issuer": "x", "audience": "a", "algorithms": ["none"], "secret": "s"}]
+                )
+            },
+            "algorithms",
+        ),
+        (
+            {
+                "TOLLWAY_JWT_ISSUERS": json.dumps(
+                    [{"issuer": "x", "audience": "a", "algorithms": ["RS256"], "secret": "s"}]
+                )
+            },
+            "shared secret",
+        ),
+        (
+            {
+                "TOLLWAY_JWT_ISSUERS": json.dumps(
+                    [{"issuer": "x", "audience": "a", "algorithms": ["RS256"]}]
+                )
+            },
+            "needs one of",
+        ),
+    ],
+)
+def test_bad_configuration_names_the_variable(env, needle):
+    with pytest.raises(SettingsError, match=needle):
+        from_env(env)
+
+
+def test_issuers_parse():
+    s = from_env(
+        {
+            "TOLLWAY_JWT_ISSUERS": json.dumps(
+                [
+                    {
+                        "issuer": "https://idp",
+                        "audience": "api",
+                        "algorithms": ["RS256"],
+                        "jwks_url": "https://idp/jwks",
+                    }
+                ]
+            )
+        }
+    )
+    assert s.jwt_issuers[0].algorithms == ("RS256",)
