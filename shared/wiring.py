@@ -56,8 +56,9 @@ def _issuer(cfg: JwtIssuerConfig) -> Issuer:
         def key_for(kid: str | None) -> Any:
             return material
 
-    return Issuer(cfg.issuer, cfg.audience, cfg.algorithms, key_for,
-                  consumer_claim=cfg.consumer_claim)
+    return Issuer(
+        cfg.issuer, cfg.audience, cfg.algorithms, key_for, consumer_claim=cfg.consumer_claim
+    )
 
 
 def issuers(settings: Settings) -> Mapping[str, Issuer]:

@@ -232,10 +232,6 @@ def ratelimit_headers(states: Sequence[LimitState]) -> dict[str, str]:
     """``RateLimit-Policy`` and ``RateLimit`` per draft-ietf-httpapi-ratelimit-headers-11."""
     if not states:
         return {}
-    policy = ", ".join(
-        _item(s.limit.name, f"q={s.limit.max};w={s.window_seconds}") for s in states
-    )
-    current = ", ".join(
-        _item(s.limit.name, f"r={s.remaining};t={s.reset_seconds}") for s in states
-    )
+    policy = ", ".join(_item(s.limit.name, f"q={s.limit.max};w={s.window_seconds}") for s in states)
+    current = ", ".join(_item(s.limit.name, f"r={s.remaining};t={s.reset_seconds}") for s in states)
     return {"RateLimit-Policy": policy, "RateLimit": current}

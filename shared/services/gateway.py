@@ -231,7 +231,8 @@ class Gateway:
         up = pick_upstream(v.api.upstreams, zlib.crc32(v.request_id.encode()))
         url = up.url.rstrip("/") + (v.rest or "/") + (f"?{req.query}" if req.query else "")
         headers = [
-            (k, val) for k, val in req.headers
+            (k, val)
+            for k, val in req.headers
             if k not in HOP_BY_HOP and k not in _CREDENTIAL_HEADERS and k != "x-request-id"
         ]
         headers += [
@@ -244,8 +245,9 @@ class Gateway:
         started = time.perf_counter()
         try:
             resp = self.upstream.send(
-                UpstreamRequest(req.method, url, tuple(headers), req.body,
-                                v.api.timeout_seconds, v.api.retries)
+                UpstreamRequest(
+                    req.method, url, tuple(headers), req.body, v.api.timeout_seconds, v.api.retries
+                )
             )
         except UpstreamTimeout:
             v.outcome = Outcome.UPSTREAM_TIMEOUT
@@ -267,9 +269,7 @@ class Gateway:
         self.meter(req, v, resp, started)
         return resp
 
-    def meter(
-        self, req: GatewayRequest, v: Verdict, resp: GatewayResponse, started: float
-    ) -> None:
+    def meter(self, req: GatewayRequest, v: Verdict, resp: GatewayResponse, started: float) -> None:
         self.metrics.count("Requests")
         if resp.status == 429:
             self.metrics.count("Throttles")

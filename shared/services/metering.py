@@ -34,8 +34,12 @@ def record(store: Store, event: UsageEvent) -> bool:
     hour = hour_of(event.timestamp)
     status_class = f"s{event.status // 100}xx"
     dedup = Put(
-        Item(f"REQ#{event.request_id}", "REQ", {"t": event.timestamp},
-             expires_at=event.timestamp + DEDUP_SECONDS),
+        Item(
+            f"REQ#{event.request_id}",
+            "REQ",
+            {"t": event.timestamp},
+            expires_at=event.timestamp + DEDUP_SECONDS,
+        ),
         if_absent=True,
     )
     agg = Increment(
