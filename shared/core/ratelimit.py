@@ -18,6 +18,7 @@ Quotas (per day / per month) are calendar windows in UTC, always fixed.
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class Limit:
     is_quota: bool
 
 
+@functools.lru_cache(maxsize=1024)
 def limits_of(plan: Plan) -> tuple[Limit, ...]:
     out = []
     for name, unit, value, quota in (

@@ -8,14 +8,19 @@ algorithms. Expiry is checked against the injected clock with a small leeway.
 
 from __future__ import annotations
 
+import binascii
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
+from jwt.algorithms import Algorithm, get_default_algorithms
+from jwt.utils import base64url_decode
 
 #: Resolve the verification key for a ``kid`` (None when the header has none).
 KeyResolver = Callable[[str | None], Any]
+
+_ALGORITHMS: dict[str, Algorithm] = get_default_algorithms()
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +30,24 @@ class Issuer:
     algorithms: tuple[str, ...]
     key_for: KeyResolver
     leeway_seconds: int = 30
-    consumer_claim: str = "sub"  # the claim holding the Tollway consumer id
+    consumer_claim: str = "sub"
+    # Prepared (parsed) verification keys by (alg, kid): parsing a PEM costs more than
+    # verifying a signature, so it is done once per key, not once per request.
+    _prepared: dict[tuple[str, str | None, int], Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def verifying_key(self, alg: str, kid: str | None) -> Any:
+        raw = self.key_for(kid)
+        cache_key = (alg, kid, id(raw))
+        prepared = self._prepared.get(cache_key)
+        if prepared is None:
+            prepared = _ALGORITHMS[alg].prepare_key(raw)
+            if len(self._prepared) > 64:
+                self._prepared.clear()
+            self._prepared[cache_key] = (raw, prepared)  # keep raw alive: id() stays unique
+            return prepared
+        return prepared[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,41 +65,50 @@ def _fail(reason: str) -> TokenResult:
     return TokenResult(ok=False, reason=reason)
 
 
+def _segment(raw: str) -> bytes:
+    return base64url_decode(raw.encode("ascii"))
+
+
 def verify(token: str, issuers: Mapping[str, Issuer], now: float) -> TokenResult:
-    """Verify ``token`` against the pinned issuer configuration. Never raises."""
-    if not token or len(token) > MAX_TOKEN_LEN or token.count(".") != 2:
+    """Verify ``token`` against the pinned issuer configuration. Never raises.
+
+    One parse: the header and payload are decoded once; the issuer named in the payload
+    selects the algorithms and key; PyJWT's algorithm object checks the signature over the
+    original bytes; then the claims are checked against the injected clock.
+    """
+    if not token or len(token) > MAX_TOKEN_LEN or not token.isascii() or token.count(".") != 2:
         return _fail("malformed")
+    head_b64, body_b64, sig_b64 = token.split(".")
     try:
-        header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+        header = json.loads(_segment(head_b64))
+        claims = json.loads(_segment(body_b64))
+        signature = _segment(sig_b64)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
         return _fail("malformed")
-    iss = unverified.get("iss")
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return _fail("malformed")
+    iss = claims.get("iss")
     issuer = issuers.get(iss) if isinstance(iss, str) else None
     if issuer is None:
         return _fail("unknown issuer")
     alg = header.get("alg")
-    if alg not in issuer.algorithms:
+    if not isinstance(alg, str) or alg not in issuer.algorithms or alg not in _ALGORITHMS:
         return _fail("algorithm not allowed")
+    kid = header.get("kid")
     try:
-        key = issuer.key_for(header.get("kid"))
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=list(issuer.algorithms),
-            audience=issuer.audience,
-            issuer=issuer.issuer,
-            options={
-                "require": ["exp", "iss", "aud"],
-                "verify_exp": False,  # checked below against the injected clock
-                "verify_nbf": False,
-                "verify_iat": False,
-            },
-        )
-    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+        key = issuer.verifying_key(alg, kid if isinstance(kid, str) else None)
+        valid = _ALGORITHMS[alg].verify(f"{head_b64}.{body_b64}".encode(), key, signature)
+    except Exception:  # any key/crypto problem is an invalid token, never a crash
         return _fail("invalid")
+    if not valid:
+        return _fail("invalid")
+    aud = claims.get("aud")
+    if not (aud == issuer.audience or (isinstance(aud, list) and issuer.audience in aud)):
+        return _fail("invalid audience")
     exp, nbf = claims.get("exp"), claims.get("nbf")
-    if not isinstance(exp, int | float) or now > exp + issuer.leeway_seconds:
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return _fail("no expiry")
+    if now > exp + issuer.leeway_seconds:
         return _fail("expired")
     if isinstance(nbf, int | float) and now + issuer.leeway_seconds < nbf:
         return _fail("not yet valid")

@@ -1,0 +1,52 @@
+"""Measurement helpers. Everything is measured side by side in one run and reported as a
+ratio, because this machine is shared and noisy; absolute numbers are for orientation."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cpu_per_call(fn: Callable[[], object], n: int, rounds: int = 5) -> float:
+    """Median over ``rounds`` of process CPU seconds per call."""
+    samples = []
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(n):
+            fn()
+        samples.append((time.process_time() - start) / n)
+    return statistics.median(samples)
+
+
+def import_seconds(module: str, runs: int = 7) -> float:
+    """Median wall time to import ``module`` in a fresh interpreter (site already loaded)."""
+    code = (
+        "import time,sys; t=time.perf_counter(); import " + module + "; "
+        "sys.stdout.write(str(time.perf_counter()-t))"
+    )
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        samples.append(float(out.stdout))
+    return statistics.median(samples)
+
+
+def interleaved_imports(modules: list[str], runs: int = 9) -> dict[str, float]:
+    """Import times measured alternately so that machine noise hits all alike."""
+    samples: dict[str, list[float]] = {m: [] for m in modules}
+    for _ in range(runs):
+        for m in modules:
+            samples[m].append(import_seconds(m, runs=1))
+    return {m: statistics.median(v) for m, v in samples.items()}
+
+
+def row(label: str, value: str, note: str = "") -> str:
+    return f"  {label:<58} {value:>14}  {note}"
