@@ -1,0 +1,69 @@
+"""What every AWS handler shares: settings (with secrets), the Logger, optional tracing.
+
+Kept off the cold path on purpose: the X-Ray SDK is imported only when tracing is on
+(``TOLLWAY_TRACING=true``; even a disabled Powertools ``Tracer`` imports it), and secrets
+are fetched only by functions given ``TOLLWAY_SECRET_IDS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.logging import Logger
+
+from shared.settings import Settings, SettingsError, from_env
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The only variables a secret may set: whatever else it holds is ignored.
+SECRET_VARIABLES = frozenset({"TOLLWAY_ADMIN_TOKEN", "TOLLWAY_SESSION_KEYS", "TOLLWAY_JWT_ISSUERS"})
+
+
+def logger(service: str) -> Logger:
+    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "tollway") + "-" + service)
+
+
+def tracing_enabled(env: Mapping[str, str] = os.environ) -> bool:
+    return env.get("TOLLWAY_TRACING", "false").lower() in ("1", "true", "on")
+
+
+def traced(handler: F) -> F:
+    """Wrap ``handler`` in an X-Ray segment when tracing is on; otherwise return it as is."""
+    if not tracing_enabled():
+        return handler
+    from aws_lambda_powertools.tracing import Tracer
+
+    tracer = Tracer()  # patches botocore: DynamoDB calls become subsegments
+    wrapped: F = tracer.capture_lambda_handler(handler, capture_response=False)
+    return wrapped
+
+
+def with_secrets(env: Mapping[str, str], client: Any = None) -> dict[str, str]:
+    """``env`` plus the variables held by the Secrets Manager secrets named (ARN or name,
+    comma-separated) in ``TOLLWAY_SECRET_IDS``. Each secret is a JSON object of variable
+    name -> value; only :data:`SECRET_VARIABLES` are taken. Read once, at cold start."""
+    out = dict(env)
+    ids = [s.strip() for s in env.get("TOLLWAY_SECRET_IDS", "").split(",") if s.strip()]
+    if not ids:
+        return out
+    if client is None:
+        import boto3
+
+        client = boto3.client("secretsmanager")
+    for secret_id in ids:
+        raw = client.get_secret_value(SecretId=secret_id)["SecretString"]
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            raise SettingsError(f"secret {secret_id!r} is not a JSON object") from None
+        if not isinstance(doc, dict):
+            raise SettingsError(f"secret {secret_id!r} is not a JSON object")
+        out.update({k: str(v) for k, v in doc.items() if k in SECRET_VARIABLES})
+    return out
+
+
+def settings(env: Mapping[str, str] = os.environ) -> Settings:
+    return from_env(with_secrets(env))

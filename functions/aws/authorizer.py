@@ -1,0 +1,84 @@
+"""HTTP API (payload 2.0) REQUEST Lambda authorizer, simple-response form.
+
+Runs ``Gateway.decide``: credential (API key or JWT), consumer, route, subscription and
+plan, and the rate limit — charged here, once, so the router behind it never charges
+again. Allow carries the verdict as context (consumer, plan, key id, subscription, the
+RateLimit headers) for the router; any denial is ``isAuthorized: false``.
+
+Result caching is off (TTL 0) by design: every request must reach the limiter, and a
+simple response has no policy, so there is never a wildcard allow to outlive a
+revocation. Revocation reaches a warm authorizer within ``TOLLWAY_CACHE_TTL`` (the
+in-memory key cache). See docs/aws.md.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerEventV2,
+    APIGatewayAuthorizerResponseV2,
+)
+
+from functions.aws import _runtime as rt
+from shared.adapters import aws_events
+from shared.adapters.aws_metrics import PowertoolsMetrics
+from shared.adapters.aws_usage import LogLineSink
+from shared.core.outcomes import Outcome, is_credential_failure, status_of
+from shared.ports import UpstreamFailure, UpstreamRequest, UpstreamResponse
+from shared.services.gateway import Gateway, Verdict
+from shared.settings import Settings
+from shared.wiring import build_gateway
+
+logger = rt.logger("authorizer")
+metrics = PowertoolsMetrics("authorizer")
+settings = rt.settings()
+
+
+class _NoUpstream:
+    """The authorizer decides; it never forwards (and so never imports an HTTP client)."""
+
+    def send(self, request: UpstreamRequest) -> UpstreamResponse:
+        raise UpstreamFailure("the authorizer does not forward")
+
+
+def build(settings: Settings, **overrides: Any) -> Gateway:
+    """The cold-start factory (tests call it with their own store and clock)."""
+    overrides.setdefault("upstream", _NoUpstream())
+    return build_gateway(settings, usage=LogLineSink(), metrics=metrics, **overrides)
+
+
+gateway = build(settings)
+
+
+def _deny(v: Verdict) -> dict[str, Any]:
+    # API Gateway answers every deny with its own 403; the context is for logs and tests.
+    # Every credential failure reads the same, as the 401 bodies do.
+    reason = "unauthorized" if is_credential_failure(v.outcome) else v.outcome.value
+    context = {"status": status_of(v.outcome), "reason": reason}
+    return APIGatewayAuthorizerResponseV2(authorize=False, context=context).asdict()
+
+
+@rt.traced
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        ev = APIGatewayAuthorizerEventV2(event)
+        req = aws_events.to_request(ev)
+        v = gateway.decide(req)
+        logger.set_correlation_id(v.request_id)
+        if v.outcome is Outcome.OK:
+            ctx = aws_events.verdict_context(v)
+            return APIGatewayAuthorizerResponseV2(authorize=True, context=ctx).asdict()
+        # Denials end here, so they are metered here (the router meters what it forwards).
+        gateway.meter(req, v, gateway.render(v), started)
+        return _deny(v)
+    except Exception:
+        # An exception would make API Gateway answer 500; an unexplained failure denies.
+        logger.exception("authorizer failed")
+        rid = aws_events.request_id_of(APIGatewayAuthorizerEventV2(event))
+        return _deny(Verdict(Outcome.STORE_UNAVAILABLE, rid))
+    finally:
+        metrics.flush()

@@ -1,0 +1,32 @@
+"""The management API (FastAPI) behind its own HTTP API, through Mangum.
+
+Its secrets (admin credential, session signing keys) come from Secrets Manager at cold
+start (``TOLLWAY_SECRET_IDS``), never from plain environment variables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from mangum import Mangum
+
+from functions.aws import _runtime as rt
+from shared.api.app import create_app
+from shared.core.clock import SystemClock
+from shared.wiring import build_store
+
+logger = rt.logger("management")
+settings = rt.settings()
+clock = SystemClock()
+app = create_app(store=build_store(settings, clock), clock=clock, settings=settings)
+_asgi = Mangum(app, lifespan="off")
+
+
+@rt.traced
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response: dict[str, Any] = _asgi(event, context)
+    return response

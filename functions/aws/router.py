@@ -1,0 +1,81 @@
+"""The HTTP API's catch-all route (``ANY /{proxy+}``): the gateway pipeline, then forward.
+
+Without the authorizer in front it runs everything (authenticate, authorize, limit, route,
+forward, meter) in one invocation. With it (``TOLLWAY_AUTHORIZER=on``) it resumes from the
+authorizer's allow: no second authentication and no second rate-limit charge, but it still
+validates the body (the authorizer never sees it), routes and forwards. See docs/aws.md.
+
+Usage events leave as one ``TOLLWAY_USAGE`` log line per request (no store write here);
+metrics as one EMF line per invocation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from functions.aws import _runtime as rt
+from shared.adapters import aws_events
+from shared.adapters.aws_metrics import PowertoolsMetrics
+from shared.adapters.aws_usage import LogLineSink
+from shared.core.outcomes import Outcome
+from shared.core.request import GatewayRequest, validate
+from shared.services.gateway import Gateway, Verdict
+from shared.settings import Settings
+from shared.wiring import build_gateway
+
+logger = rt.logger("router")
+metrics = PowertoolsMetrics("router")
+settings = rt.settings()
+TRUST_AUTHORIZER = os.environ.get("TOLLWAY_AUTHORIZER", "off") == "on"
+
+
+def build(settings: Settings, **overrides: Any) -> Gateway:
+    """The cold-start factory (tests call it with their own store, clock and upstream)."""
+    return build_gateway(settings, usage=LogLineSink(), metrics=metrics, **overrides)
+
+
+gateway = build(settings)
+
+
+def _resume(req: GatewayRequest, trusted: aws_events.Trusted) -> Verdict:
+    v = trusted.verdict()
+    v.outcome = validate(req, gateway.max_body)
+    if v.outcome is not Outcome.OK:
+        return v
+    match = gateway.directory.routes().match(req.method, req.path)  # cached: no round trip
+    v.outcome, v.api, v.route, v.rest = match.outcome, match.api, match.route, match.rest
+    if match.allow:
+        v.headers["Allow"] = ", ".join(match.allow)
+    return v
+
+
+def _pipeline(event: APIGatewayProxyEventV2) -> dict[str, Any]:
+    started = time.perf_counter()
+    req = aws_events.to_request(event)
+    trusted = aws_events.trusted_verdict(event) if TRUST_AUTHORIZER else None
+    v = gateway.decide(req) if trusted is None else _resume(req, trusted)
+    logger.set_correlation_id(v.request_id)
+    resp = gateway.forward(req, v) if v.outcome is Outcome.OK else gateway.render(v)
+    out = aws_events.to_response(resp)
+    if len(out["body"]) > aws_events.MAX_RESPONSE_BYTES:  # Lambda would fail it opaquely
+        v.outcome = Outcome.UPSTREAM_ERROR
+        resp = gateway.render(v)
+        out = aws_events.to_response(resp)
+    gateway.meter(req, v, resp, started)
+    return out
+
+
+@rt.traced
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        return _pipeline(APIGatewayProxyEventV2(event))
+    except Exception:
+        logger.exception("router failed")
+        return aws_events.internal_error(aws_events.request_id_of(APIGatewayProxyEventV2(event)))
+    finally:
+        metrics.flush()

@@ -1,0 +1,263 @@
+"""API Gateway HTTP API (payload 2.0) events <-> the cloud-neutral request and response.
+
+Inbound, both the proxy event and the REQUEST authorizer event become one
+:class:`GatewayRequest`:
+
+- ``rawPath`` (still percent-encoded, like the local front door's ``raw_path``), without
+  the stage prefix when the stage is not ``$default``; ``rawQueryString`` as is.
+- Headers: API Gateway already lower-cases names and joins repeated headers with commas.
+  Credential headers are split back on commas, so two ``X-Api-Key`` headers stay two
+  values (and the gateway answers 400 "ambiguous"), exactly as on the local stack.
+- ``cookies`` (a separate list in 2.0) become one ``cookie`` header.
+- The request id is API Gateway's ``requestContext.requestId`` (made URL-safe), written
+  over any client ``X-Request-Id``: it is the same in the authorizer, the router, the
+  access log and X-Ray, and metering deduplicates by it, so a client must not choose it.
+- Bodies are base64-decoded when ``isBase64Encoded``.
+
+Outbound, a :class:`GatewayResponse` becomes the 2.0 response dict; bodies that are not
+UTF-8 text are base64-encoded, ``Set-Cookie`` moves to ``cookies``.
+
+The authorizer hands its verdict to the router as flat ``context`` (strings, numbers and
+booleans only: API Gateway rejects nested values); :func:`verdict_context` and
+:func:`trusted_verdict` are the two ends of that hand-off.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerEventV2,
+)
+
+from shared.core.outcomes import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Outcome
+from shared.core.request import GatewayRequest, GatewayResponse
+from shared.services.gateway import Verdict
+
+#: Headers whose repeated values API Gateway comma-joins and that never contain a comma
+#: themselves (API keys, bearer tokens): split back so duplicates stay detectable.
+_SPLIT_ON_COMMA = frozenset({"x-api-key", "authorization"})
+
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/problem+json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+)
+
+#: Lambda's synchronous response payload limit is 6 MB; leave room for headers and JSON.
+MAX_RESPONSE_BYTES = 5_900_000
+
+AnyV2Event = APIGatewayProxyEventV2 | APIGatewayAuthorizerEventV2
+
+#: Marks context written by *our* authorizer; the router trusts nothing else.
+CONTEXT_MARK = "tollway/1"
+
+
+def request_id_of(event: AnyV2Event) -> str:
+    """API Gateway's request id (base64-ish, e.g. ``KUs8BiEIIAMEVdw=``), made URL-safe."""
+    raw = str((event.get("requestContext") or {}).get("requestId") or "")
+    return raw.rstrip("=").replace("+", "-").replace("/", "_")
+
+
+def _path(event: AnyV2Event) -> str:
+    path = event.raw_path or "/"
+    stage = event.request_context.get("stage") or "$default"
+    if stage != "$default":
+        prefix = f"/{stage}"
+        if path == prefix:
+            return "/"
+        if path.startswith(prefix + "/"):
+            return path[len(prefix) :]
+    return path
+
+
+def to_request(event: AnyV2Event) -> GatewayRequest:
+    """Translate a 2.0 proxy event or a 2.0 REQUEST authorizer event."""
+    headers: list[tuple[str, str]] = []
+    for name, value in (event.get("headers") or {}).items():
+        name, value = str(name).lower(), str(value)
+        if name == "x-request-id":
+            continue
+        if name in _SPLIT_ON_COMMA and "," in value:
+            headers.extend((name, part.strip()) for part in value.split(","))
+        else:
+            headers.append((name, value))
+    http = event.request_context.http
+    source_ip = http.get("sourceIp") or ""
+    _drop_own_hop(headers, source_ip)
+    cookies = event.get("cookies") or []  # absent, not empty, when there are none
+    if cookies:
+        headers.append(("cookie", "; ".join(cookies)))
+    rid = request_id_of(event)
+    if rid:
+        headers.append(("x-request-id", rid))
+    return GatewayRequest(
+        method=http.method or "",
+        path=_path(event),
+        query=event.raw_query_string or "",
+        headers=tuple(headers),
+        body=_body(event),
+        source_ip=source_ip,
+    )
+
+
+def _drop_own_hop(headers: list[tuple[str, str]], source_ip: str) -> None:
+    """API Gateway has already appended the caller's address to ``X-Forwarded-For``; the
+    gateway appends ``source_ip`` itself (as the local front door does), so take it off."""
+    for i, (name, value) in enumerate(headers):
+        if name != "x-forwarded-for" or not source_ip:
+            continue
+        hops = [h.strip() for h in value.split(",")]
+        if hops and hops[-1] == source_ip:
+            hops.pop()
+            if hops:
+                headers[i] = (name, ", ".join(hops))
+            else:
+                del headers[i]
+        return
+
+
+def _body(event: AnyV2Event) -> bytes:
+    body = event.get("body")  # absent from authorizer events
+    if not body:
+        return b""
+    if event.get("isBase64Encoded"):
+        # API Gateway only sends valid base64; stray characters are discarded, not fatal.
+        return base64.b64decode(body)
+    return str(body).encode("utf-8")
+
+
+def _is_text(content_type: str) -> bool:
+    ct = content_type.split(";", 1)[0].strip().lower()
+    return ct.startswith(_TEXT_TYPES) or ct.endswith(("+json", "+xml"))
+
+
+def to_response(resp: GatewayResponse) -> dict[str, Any]:
+    """The 2.0 response dict. Binary (or undeclared, non-UTF-8) bodies go base64."""
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    content_type = ""
+    for name, value in resp.headers.items():
+        low = name.lower()
+        if low == "set-cookie":
+            cookies.append(value)
+            continue
+        if low == "content-type":
+            content_type = value
+        headers[name] = value
+    out: dict[str, Any] = {"statusCode": resp.status, "headers": headers}
+    if cookies:
+        out["cookies"] = cookies
+    body, encoded = resp.body, False
+    text: str | None = None
+    if not body:
+        text = ""
+    elif _is_text(content_type) or not content_type:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+    if text is None:
+        text, encoded = base64.b64encode(body).decode("ascii"), True
+    out["body"] = text
+    out["isBase64Encoded"] = encoded
+    return out
+
+
+_INTERNAL = json.dumps(
+    {
+        "type": PROBLEM_TYPE_BASE + "internal-error",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "The gateway failed unexpectedly. Retry; quote X-Request-Id if it persists.",
+    },
+    separators=(",", ":"),
+)
+
+
+def internal_error(request_id: str) -> dict[str, Any]:
+    """Last resort when a handler itself fails: still a problem document, still traceable."""
+    headers = {"Content-Type": PROBLEM_CONTENT_TYPE}
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    return {"statusCode": 500, "headers": headers, "body": _INTERNAL, "isBase64Encoded": False}
+
+
+# --- authorizer -> router hand-off ---------------------------------------------------------
+
+
+def verdict_context(v: Verdict) -> dict[str, str | int | bool]:
+    """What an allowing authorizer passes on (``requestContext.authorizer.lambda``)."""
+    return {
+        "mark": CONTEXT_MARK,
+        "requestId": v.request_id,
+        "consumer": v.consumer_id,
+        "keyId": v.key_id,
+        "plan": v.plan_id,
+        "subscription": v.subscription_id,
+        "cost": v.cost,
+        "failOpen": v.fail_open,
+        "headers": json.dumps(v.headers, separators=(",", ":")),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Trusted:
+    """The part of an authorizer's verdict the router resumes from."""
+
+    request_id: str
+    consumer_id: str
+    key_id: str
+    plan_id: str
+    subscription_id: str
+    cost: int
+    fail_open: bool
+    headers: Mapping[str, str]
+
+    def verdict(self) -> Verdict:
+        return Verdict(
+            Outcome.OK,
+            self.request_id,
+            consumer_id=self.consumer_id,
+            key_id=self.key_id,
+            plan_id=self.plan_id,
+            subscription_id=self.subscription_id,
+            cost=self.cost,
+            fail_open=self.fail_open,
+            headers=dict(self.headers),
+        )
+
+
+def trusted_verdict(event: APIGatewayProxyEventV2) -> Trusted | None:
+    """The allow our authorizer attached to this proxy event, or None (no authorizer in
+    front, or context that is not ours: then the router runs the whole pipeline)."""
+    ctx = (event.request_context.get("authorizer") or {}).get("lambda") or {}
+    if not isinstance(ctx, Mapping) or ctx.get("mark") != CONTEXT_MARK:
+        return None
+    consumer = ctx.get("consumer")
+    if not isinstance(consumer, str) or not consumer:
+        return None
+    try:
+        headers = json.loads(str(ctx.get("headers") or "{}"))
+        if not isinstance(headers, dict):
+            return None
+        return Trusted(
+            request_id=str(ctx.get("requestId") or request_id_of(event)),
+            consumer_id=consumer,
+            key_id=str(ctx.get("keyId") or ""),
+            plan_id=str(ctx.get("plan") or ""),
+            subscription_id=str(ctx.get("subscription") or ""),
+            cost=int(ctx.get("cost") or 0),
+            fail_open=bool(ctx.get("failOpen")),
+            headers={str(k): str(v) for k, v in headers.items()},
+        )
+    except (ValueError, TypeError):
+        return None
