@@ -1,0 +1,276 @@
+"""SQLite store: the embedded default for the local stack. Standard library only; on disk.
+
+Why it is built this way:
+
+* **WAL journal** — readers never block the writer and the writer never blocks readers, so
+  ``get``/``query`` run concurrently with ``hit`` from other threads and processes.
+  ``synchronous=NORMAL`` is durable across application crashes in WAL mode.
+* **BEGIN IMMEDIATE** — every ``transact`` and ``hit`` is one transaction that takes the
+  write lock *before* reading. A deferred transaction would read under a shared lock and
+  fail to upgrade (SQLITE_BUSY, no retry) when two writers race; IMMEDIATE makes
+  read-check-write atomic and lets ``busy_timeout`` queue writers instead.
+* **A write lock per process** — in-process writers queue on a ``threading.Lock`` (cheap,
+  fair enough, no sleeping busy handler); ``busy_timeout`` only arbitrates between processes.
+* **A small connection pool** — connections are not shared while in use; idle ones are
+  reused by any thread (``check_same_thread=False``), so short-lived threads leak nothing.
+
+Backend errors (locked past the timeout, disk I/O, full disk) become ``StoreUnavailable``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from shared.core.clock import Clock, SystemClock
+from shared.core.ratelimit import Guard, HitResult, Slot
+from shared.ports import (
+    ConditionFailed,
+    Delete,
+    Item,
+    Put,
+    StoreUnavailable,
+    Write,
+    check_batch,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL, sk TEXT NOT NULL, data TEXT NOT NULL,
+    version INTEGER NOT NULL, expires_at REAL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS counters (
+    bucket TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, expires_at REAL NOT NULL,
+    PRIMARY KEY (bucket, name)
+) WITHOUT ROWID;
+"""
+_COLUMNS = "SELECT pk, sk, data, version, expires_at FROM items"
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+_GET = f"{_COLUMNS} WHERE pk = ? AND sk = ? AND {_LIVE}"
+_SWEEP_EVERY = 60.0  # seconds of clock time between sweeps of expired rows
+_MAX_IDLE = 8  # idle connections kept in the pool
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with ``prefix`` (None: no bound).
+    SQLite compares TEXT as UTF-8 bytes, which orders like Python's code-point comparison."""
+    chars = list(prefix)
+    while chars:
+        code = ord(chars.pop()) + 1
+        if code <= 0x10FFFF:
+            return "".join(chars) + chr(0xE000 if 0xD800 <= code <= 0xDFFF else code)
+    return None
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+class SqliteStore:
+    capabilities = frozenset({"transactions", "ttl"})
+
+    def __init__(self, path: str, clock: Clock | None = None, *, busy_timeout: float = 5.0) -> None:
+        if not path or path == ":memory:" or path.startswith("file::memory:"):
+            raise ValueError("SqliteStore needs a file path; use MemoryStore for memory")
+        self._path = path
+        self._clock = clock or SystemClock()
+        self._busy_timeout = busy_timeout
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._closed = False
+        self._next_sweep = 0.0
+        with self._connection() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the file
+            conn.executescript(_SCHEMA)
+
+    # --- connections ---------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path,
+            timeout=self._busy_timeout,  # sets sqlite's busy_timeout
+            isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE
+            check_same_thread=False,  # pooled: used by one thread at a time, any thread
+        )
+        try:
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._pool_lock:
+            if self._closed:
+                raise StoreUnavailable("store is closed")
+            conn = self._idle.pop() if self._idle else None
+        healthy = True
+        try:
+            if conn is None:
+                conn = self._open()
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.ProgrammingError | sqlite3.IntegrityError):
+                raise  # a bug on our side, not an unavailable store
+            healthy = False  # locked past busy_timeout, disk I/O, disk full, corrupt file
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        finally:
+            if conn is not None:
+                self._release(conn, healthy)
+
+    def _release(self, conn: sqlite3.Connection, healthy: bool) -> None:
+        try:
+            if conn.in_transaction:
+                conn.rollback()
+        except sqlite3.Error:
+            healthy = False
+        with self._pool_lock:
+            if healthy and not self._closed and len(self._idle) < _MAX_IDLE:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One BEGIN IMMEDIATE transaction: committed on success, rolled back on any error."""
+        with self._write_lock, self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def close(self) -> None:
+        """Close idle connections now; connections in use close when released."""
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _sweep(self, conn: sqlite3.Connection, now: float) -> None:
+        """Physically remove expired rows, at most once per ``_SWEEP_EVERY`` of clock time."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + _SWEEP_EVERY
+        conn.execute("DELETE FROM items WHERE expires_at <= ?", (now,))
+        conn.execute("DELETE FROM counters WHERE expires_at <= ?", (now,))
+
+    # --- items ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _row(row: tuple[Any, ...]) -> Item:
+        pk, sk, data, version, expires_at = row
+        return Item(pk, sk, json.loads(data), version, expires_at)
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        with self._connection() as conn:
+            row = conn.execute(_GET, (pk, sk, self._clock.now())).fetchone()
+        return None if row is None else self._row(row)
+
+    def query(
+        self,
+        pk: str,
+        prefix: str = "",
+        *,
+        limit: int = 100,
+        after: str | None = None,
+        descending: bool = False,
+    ) -> list[Item]:
+        if limit <= 0:
+            return []
+        where = ["pk = ?", _LIVE, "sk >= ?"]
+        params: list[Any] = [pk, self._clock.now(), prefix]
+        end = _prefix_end(prefix)
+        if end is not None:
+            where.append("sk < ?")
+            params.append(end)
+        if after is not None:
+            where.append("sk < ?" if descending else "sk > ?")
+            params.append(after)
+        order = "DESC" if descending else "ASC"
+        sql = f"{_COLUMNS} WHERE {' AND '.join(where)} ORDER BY sk {order} LIMIT ?"
+        with self._connection() as conn:
+            rows = conn.execute(sql, (*params, limit)).fetchall()
+        return [self._row(r) for r in rows]
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        check_batch(writes)
+        with self._transaction() as conn:
+            now = self._clock.now()  # read under the write lock: no older than the lock holder's
+            self._sweep(conn, now)
+            for index, write in enumerate(writes):
+                self._apply(conn, index, write, now)
+
+    @staticmethod
+    def _apply(conn: sqlite3.Connection, index: int, w: Write, now: float) -> None:
+        pk, sk = (w.item.pk, w.item.sk) if isinstance(w, Put) else (w.pk, w.sk)
+        cur = conn.execute(_GET, (pk, sk, now)).fetchone()
+        version = cur[3] if cur else None
+        if isinstance(w, Delete):
+            if (w.must_exist and cur is None) or (
+                w.if_version is not None and version != w.if_version
+            ):
+                raise ConditionFailed(index)
+            conn.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (pk, sk))
+            return
+        if isinstance(w, Put):
+            if (w.if_absent and cur is not None) or (
+                w.if_version is not None and version != w.if_version
+            ):
+                raise ConditionFailed(index)
+            data: dict[str, Any] = dict(w.item.data)
+            expires_at = w.item.expires_at
+        else:  # Increment: upsert, never conditional
+            data = json.loads(cur[2]) if cur else {}
+            for name, delta in w.deltas.items():
+                data[name] = data.get(name, 0) + delta
+            data.update(w.fields)
+            expires_at = w.expires_at if w.expires_at is not None else (cur[4] if cur else None)
+        conn.execute(
+            "INSERT OR REPLACE INTO items (pk, sk, data, version, expires_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (pk, sk, _dumps(data), (version or 0) + 1, expires_at),
+        )
+
+    # --- counters ------------------------------------------------------------------------
+
+    def hit(
+        self, bucket: str, slots: Sequence[Slot], guards: Sequence[Guard], cost: int
+    ) -> HitResult:
+        names = list(dict.fromkeys([s.name for s in slots] + [g.name for g in guards]))
+        marks = ",".join("?" * len(names))
+        with self._transaction() as conn:
+            now = self._clock.now()
+            self._sweep(conn, now)
+            # Forget what the latest hit does not name, and what has expired: one statement.
+            conn.execute(
+                "DELETE FROM counters WHERE bucket = ? "  # noqa: S608 -- only "?" marks
+                f"AND (expires_at <= ? OR name NOT IN ({marks}))",
+                (bucket, now, *names),
+            )
+            counts: dict[str, int] = dict(
+                conn.execute("SELECT name, value FROM counters WHERE bucket = ?", (bucket,))
+            )
+            admitted = all(counts.get(s.name, 0) + cost <= s.ceiling for s in slots) and all(
+                counts.get(g.name, 0) <= g.at_most for g in guards
+            )
+            if admitted:
+                new = {s.name: (counts.get(s.name, 0) + cost, s.expires_at) for s in slots}
+                conn.executemany(
+                    "INSERT OR REPLACE INTO counters (bucket, name, value, expires_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(bucket, name, value, exp) for name, (value, exp) in new.items()],
+                )
+                counts.update({name: value for name, (value, _) in new.items()})
+        return HitResult(admitted, counts)
