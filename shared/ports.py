@@ -90,9 +90,10 @@ class Store(Protocol):
     """Items, atomic batches and rate-limit counters.
 
     - ``get``/``query`` never return expired items.
+    - ``get``/``query`` return copies: changing a returned item changes nothing stored.
     - ``query`` returns live items of partition ``pk`` whose sort key starts with
-      ``prefix``, ordered by sort key (descending if asked), at most ``limit``, starting
-      strictly after ``after`` (a sort key from a previous page).
+      ``prefix``, ordered by sort key (descending if asked), at most ``limit`` (>= 1, else
+      ValueError), starting strictly after ``after`` (a sort key from a previous page).
     - ``transact`` applies all writes or none (at most 25 writes). A failed condition
       raises :class:`ConditionFailed` with the index of the first failing write.
     - ``hit`` is the rate-limit primitive: in one atomic step, if for every slot
@@ -100,9 +101,13 @@ class Store(Protocol):
       ``count(guard) <= guard.at_most``, add ``cost`` to every slot and answer
       ``admitted=True`` with the new counts; otherwise change nothing and answer
       ``admitted=False`` with the current counts. Counts of absent counters are 0 and may
-      be omitted. Counters live in their own namespace (``bucket``), expire at their slot's
-      ``expires_at``, and a store may discard counters of a bucket that the latest hit did
-      not name. In steady state ``hit`` is exactly one backend round trip.
+      be omitted. Slot and guard names are all distinct; ``cost`` >= 1. Counters live in
+      their own namespace (``bucket``), expire at their slot's ``expires_at``, and any hit
+      (admitted or not) may discard counters of its bucket that it does not name. In steady
+      state ``hit`` is exactly one backend round trip.
+    - ``capabilities`` names optional abilities (see ``CAPABILITIES``); a service that
+      needs one checks for it at construction rather than failing later.
+    - ``close`` releases connections; the store is unusable afterwards.
     - Transport failures raise :class:`StoreUnavailable`, never a backend exception.
     """
 
@@ -126,8 +131,14 @@ class Store(Protocol):
         self, bucket: str, slots: Sequence[Slot], guards: Sequence[Guard], cost: int
     ) -> HitResult: ...
 
+    def close(self) -> None: ...
+
 
 MAX_BATCH = 25
+
+#: "transactions": ``transact`` is atomic across partitions (Azure Tables: one partition only).
+#: "ttl": the backend removes expired items by itself.
+CAPABILITIES = frozenset({"transactions", "ttl"})
 
 
 # --- upstream -------------------------------------------------------------------------------
@@ -184,8 +195,6 @@ def check_batch(writes: Sequence[Write]) -> None:
     keys = [(w.item.pk, w.item.sk) if isinstance(w, Put) else (w.pk, w.sk) for w in writes]
     if len(set(keys)) != len(keys):
         raise ValueError("a batch may touch each item once")
-
-
 
 
 # --- metrics --------------------------------------------------------------------------------

@@ -27,13 +27,10 @@ def build_store(settings: Settings, clock: Clock | None = None) -> Store:
 
         return SqliteStore(settings.sqlite_path, clock)
     if settings.store == "dynamodb":
-        from shared.adapters.dynamodb import DynamoStore
+        from shared.adapters.dynamodb import DynamoStore, make_client
 
-        client = None
-        if settings.dynamodb_endpoint:
-            import boto3
-
-            client = boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint)
+        # Short timeouts and a small retry budget: no minute-long SDK retries per request.
+        client = make_client(endpoint_url=settings.dynamodb_endpoint or None)
         return DynamoStore(settings.table_name, client, clock)
     raise ValueError(f"store {settings.store!r} is not available in this build")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -35,10 +36,17 @@ class MemoryStore:
             return None
         return item
 
+    @staticmethod
+    def _copy(item: Item | None) -> Item | None:
+        # Callers get their own copy, as from a real backend: mutating it changes nothing here.
+        if item is None:
+            return None
+        return Item(item.pk, item.sk, copy.deepcopy(dict(item.data)), item.version, item.expires_at)
+
     def get(self, pk: str, sk: str) -> Item | None:
         with self._lock:
             self.round_trips += 1
-            return self._live((pk, sk), self._clock.now())
+            return self._copy(self._live((pk, sk), self._clock.now()))
 
     def query(
         self,
@@ -49,6 +57,8 @@ class MemoryStore:
         after: str | None = None,
         descending: bool = False,
     ) -> list[Item]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         with self._lock:
             self.round_trips += 1
             now = self._clock.now()
@@ -60,7 +70,7 @@ class MemoryStore:
             for k in keys:
                 if after is not None and (k[1] <= after if not descending else k[1] >= after):
                     continue
-                item = self._live(k, now)
+                item = self._copy(self._live(k, now))
                 if item is not None:
                     out.append(item)
                     if len(out) >= limit:
@@ -83,7 +93,11 @@ class MemoryStore:
                         raise ConditionFailed(i)
                     version = (cur.version if cur else 0) + 1
                     staged[key] = Item(
-                        w.item.pk, w.item.sk, dict(w.item.data), version, w.item.expires_at
+                        w.item.pk,
+                        w.item.sk,
+                        copy.deepcopy(dict(w.item.data)),
+                        version,
+                        w.item.expires_at,
                     )
                 elif isinstance(w, Delete):
                     key = (w.pk, w.sk)
@@ -99,9 +113,11 @@ class MemoryStore:
                     data: dict[str, Any] = dict(cur.data) if cur else {}
                     for f, d in w.deltas.items():
                         data[f] = data.get(f, 0) + d
-                    data.update(w.fields)
-                    expires = w.expires_at if w.expires_at is not None else (
-                        cur.expires_at if cur else None
+                    data.update(copy.deepcopy(dict(w.fields)))
+                    expires = (
+                        w.expires_at
+                        if w.expires_at is not None
+                        else (cur.expires_at if cur else None)
                     )
                     staged[key] = Item(w.pk, w.sk, data, (cur.version if cur else 0) + 1, expires)
             for key, item in staged.items():
@@ -128,3 +144,6 @@ class MemoryStore:
                     fresh[s.name] = (live.get(s.name, 0) + cost, s.expires_at)
             self._counters[bucket] = fresh
             return HitResult(ok, {n: v for n, (v, _) in fresh.items()})
+
+    def close(self) -> None:
+        pass

@@ -2,7 +2,7 @@
 
 A plan's limits become *slots*: named counters (``m29446560`` = minute window 29446560)
 each with a ceiling. The store admits a request only if every slot stays at or under its
-ceiling after adding the cost, in one conditional atomic update (see ``ports.CounterStore``).
+ceiling after adding the cost, in one conditional atomic update (``Store.hit``, ports.py).
 
 Rate limits (per second / per minute) use the plan's algorithm:
 
