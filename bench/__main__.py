@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 
-from bench import cold_start, gateway_cpu
-
 
 def main() -> int:
+    # Emulators only: fake credentials and a region for boto3 (the Makefile exports them too).
+    for name, value in (
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "bench"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+    ):
+        os.environ.setdefault(name, value)
+    from bench import cold_start, dynamodb_cpu, gateway_cpu
+
     print(
         f"Tollway benchmarks — Python {platform.python_version()} on {platform.machine()}, "
-        f"{platform.system()}"
+        f"{platform.system()}, {os.cpu_count()} CPUs"
     )
-    sections = [gateway_cpu.run, cold_start.run]
-    try:
-        from bench import throughput
-
-        sections.append(throughput.run)
-    except ImportError:
-        pass
-    for section in sections:
+    for section in (gateway_cpu.run, cold_start.run, dynamodb_cpu.run):
         for line in section():
             print(line, flush=True)
     return 0

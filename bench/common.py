@@ -3,6 +3,7 @@ ratio, because this machine is shared and noisy; absolute numbers are for orient
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -11,6 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: What a deployed gateway function sees (no network is touched at import).
+LAMBDA_ENV = {
+    **os.environ,
+    "TOLLWAY_STORE": "dynamodb",
+    "TOLLWAY_TABLE": "tollway",
+    "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "POWERTOOLS_SERVICE_NAME": "tollway",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
 
 
 def cpu_per_call(fn: Callable[[], object], n: int, rounds: int = 5) -> float:
@@ -33,8 +46,10 @@ def import_seconds(module: str, runs: int = 7) -> float:
     samples = []
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=LAMBDA_ENV
         )
+        if out.returncode != 0:
+            raise RuntimeError(f"importing {module} failed:\n{out.stderr[-2000:]}")
         samples.append(float(out.stdout))
     return statistics.median(samples)
 
