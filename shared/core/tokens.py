@@ -8,19 +8,28 @@ algorithms. Expiry is checked against the injected clock with a small leeway.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from jwt.algorithms import Algorithm, get_default_algorithms
-from jwt.utils import base64url_decode
+if TYPE_CHECKING:
+    from jwt.algorithms import Algorithm
 
 #: Resolve the verification key for a ``kid`` (None when the header has none).
 KeyResolver = Callable[[str | None], Any]
 
-_ALGORITHMS: dict[str, Algorithm] = get_default_algorithms()
+
+@cache
+def _algorithms() -> dict[str, Algorithm]:
+    # PyJWT's algorithms pull in ``cryptography`` (~50 ms): imported on the first JWT, so
+    # the API-key path and cold start never pay for it.
+    from jwt.algorithms import get_default_algorithms
+
+    return get_default_algorithms()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +51,7 @@ class Issuer:
         cache_key = (alg, kid, id(raw))
         prepared = self._prepared.get(cache_key)
         if prepared is None:
-            prepared = _ALGORITHMS[alg].prepare_key(raw)
+            prepared = _algorithms()[alg].prepare_key(raw)
             if len(self._prepared) > 64:
                 self._prepared.clear()
             self._prepared[cache_key] = (raw, prepared)  # keep raw alive: id() stays unique
@@ -66,7 +75,9 @@ def _fail(reason: str) -> TokenResult:
 
 
 def _segment(raw: str) -> bytes:
-    return base64url_decode(raw.encode("ascii"))
+    if "=" in raw:
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
 
 
 def verify(token: str, issuers: Mapping[str, Issuer], now: float) -> TokenResult:
@@ -92,12 +103,12 @@ def verify(token: str, issuers: Mapping[str, Issuer], now: float) -> TokenResult
     if issuer is None:
         return _fail("unknown issuer")
     alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in issuer.algorithms or alg not in _ALGORITHMS:
+    if not isinstance(alg, str) or alg not in issuer.algorithms or alg not in _algorithms():
         return _fail("algorithm not allowed")
     kid = header.get("kid")
     try:
         key = issuer.verifying_key(alg, kid if isinstance(kid, str) else None)
-        valid = _ALGORITHMS[alg].verify(f"{head_b64}.{body_b64}".encode(), key, signature)
+        valid = _algorithms()[alg].verify(f"{head_b64}.{body_b64}".encode(), key, signature)
     except Exception:  # any key/crypto problem is an invalid token, never a crash
         return _fail("invalid")
     if not valid:
