@@ -26,8 +26,14 @@ def _loaded(module: str, **env: str) -> set[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TOLLWAY_")}
     environ.update({"TOLLWAY_STORE": "memory", "AWS_DEFAULT_REGION": "us-east-1", **env})
     code = CHECK.format(module=module, heavy=HEAVY)
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environ,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     return {m for m in out.stdout.strip().split(",") if m}
 
@@ -37,13 +43,16 @@ def test_gateway_handlers_import_nothing_heavy(module):
     assert _loaded(module) == set()
 
 
-def test_the_authorizer_does_not_even_load_an_http_client():
-    code = ("import sys, functions.aws.authorizer; "
-            "sys.exit(1 if 'httpx' in sys.modules else 0)")
+def test_the_authorizer_does_not_even_load_the_upstream_client():
+    code = (
+        "import sys, functions.aws.authorizer; "
+        "sys.exit(1 if {'httpx', 'shared.adapters.http_upstream'} & set(sys.modules) else 0)"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLWAY_")}
     env.update({"TOLLWAY_STORE": "memory", "AWS_DEFAULT_REGION": "us-east-1"})
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
 
 

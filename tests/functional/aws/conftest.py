@@ -1,6 +1,7 @@
 """A world for the AWS handlers: DynamoDB under moto (in process), a manual clock, an
-in-process fake upstream behind the real ``HttpUpstream`` (``httpx.MockTransport``), and
-real API Gateway 2.0 / authorizer / CloudWatch Logs event shapes from ``tests/events``.
+in-process fake upstream (an ``Upstream`` port implementation that answers with an
+``httpx.MockTransport``-style handler), and real API Gateway 2.0 / authorizer / CloudWatch
+Logs event shapes from ``tests/events``.
 
 Each handler module is imported once (its cold start runs with ``TOLLWAY_STORE=memory``,
 so importing touches nothing); each test then swaps in a gateway built by the module's
@@ -26,7 +27,6 @@ import pytest
 from moto import mock_aws
 
 from shared.adapters.dynamodb import DynamoStore, create_table, make_client
-from shared.adapters.http_upstream import HttpUpstream
 from shared.core import keys as keymod
 from shared.core.clock import ManualClock
 from shared.core.models import (
@@ -39,6 +39,7 @@ from shared.core.models import (
     Subscription,
     Upstream,
 )
+from shared.ports import UpstreamFailure, UpstreamRequest, UpstreamResponse, UpstreamTimeout
 from shared.services import records
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -99,6 +100,25 @@ def echo(request: httpx.Request) -> httpx.Response:
         "body": base64.b64encode(request.content).decode(),
     }
     return httpx.Response(200, json=doc, headers={"connection": "keep-alive"})
+
+
+class MockUpstream:
+    """The upstream port answered in process by ``handler(httpx.Request) -> httpx.Response``;
+    httpx timeouts and transport errors map to the port's timeout and failure."""
+
+    def __init__(self, handler: Any) -> None:
+        self.handler = handler
+
+    def send(self, request: UpstreamRequest) -> UpstreamResponse:
+        req = httpx.Request(request.method, request.url, headers=list(request.headers),
+                            content=request.body)
+        try:
+            resp = self.handler(req)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise UpstreamFailure(str(exc)) from exc
+        return UpstreamResponse(resp.status_code, tuple(resp.headers.multi_items()), resp.content)
 
 
 @dataclass
@@ -213,9 +233,7 @@ def world(monkeypatch: pytest.MonkeyPatch, handlers: dict[str, ModuleType]) -> I
             w.calls[kw["model"].name] += 1
 
         client.meta.events.register("before-call.dynamodb", count)
-        upstream = HttpUpstream(
-            httpx.Client(transport=httpx.MockTransport(lambda r: w.upstream_handler(r)))
-        )
+        upstream = MockUpstream(lambda r: w.upstream_handler(r))
         for name in ("router", "authorizer"):
             mod = handlers[name]
             overrides: dict[str, Any] = {"store": store, "clock": clock}

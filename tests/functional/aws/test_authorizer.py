@@ -29,8 +29,11 @@ def route(handlers, ctx):
 
 def behind(world, auth_event, answer):
     """The proxy event API Gateway sends the router after ``answer`` allowed ``auth_event``."""
-    ev = world.proxy(auth_event["rawPath"], name="http_api_v2_proxy_after_authorizer",
-                     method=auth_event["requestContext"]["http"]["method"])
+    ev = world.proxy(
+        auth_event["rawPath"],
+        name="http_api_v2_proxy_after_authorizer",
+        method=auth_event["requestContext"]["http"]["method"],
+    )
     ev["requestContext"]["requestId"] = auth_event["requestContext"]["requestId"]
     ev["headers"].update({k: v for k, v in auth_event["headers"].items()})
     ev["requestContext"]["authorizer"] = {"lambda": answer["context"]}
@@ -42,7 +45,11 @@ def test_allow_carries_consumer_plan_key_and_ratelimit_context(world, authorize)
     assert answer["isAuthorized"] is True
     c = answer["context"]
     assert (c["consumer"], c["plan"], c["keyId"], c["subscription"]) == (
-        "con_a", "free", "key_a", "sub_a")
+        "con_a",
+        "free",
+        "key_a",
+        "sub_a",
+    )
     assert c["requestId"] == "KUs8BiEIIAM0001"
     assert all(isinstance(v, str | int | bool) for v in c.values())  # flat, as API GW needs
     assert json.loads(c["headers"])["RateLimit-Policy"] == '"per-minute";q=3;w=60'
@@ -50,11 +57,18 @@ def test_allow_carries_consumer_plan_key_and_ratelimit_context(world, authorize)
 
 def test_deny_401_identical_for_every_credential_failure(world, authorize):
     revoked = world.add_key("con_a", "revoked", state=KeyState.REVOKED)
-    cases = [{}, {"x-api-key": "tw_nope"}, {"x-api-key": keymod.generate("tw").plaintext},
-             {"x-api-key": revoked}, {"authorization": "Bearer a.b.c"}]
+    cases = [
+        {},
+        {"x-api-key": "tw_nope"},
+        {"x-api-key": keymod.generate("tw").plaintext},
+        {"x-api-key": revoked},
+        {"authorization": "Bearer a.b.c"},
+    ]
     answers = [authorize(world.authorizer_event(headers=h)) for h in cases]
-    assert all(a == {"isAuthorized": False,
-                     "context": {"status": 401, "reason": "unauthorized"}} for a in answers)
+    assert all(
+        a == {"isAuthorized": False, "context": {"status": 401, "reason": "unauthorized"}}
+        for a in answers
+    )
 
 
 @pytest.mark.parametrize(
@@ -116,7 +130,8 @@ def test_chain_one_usage_line_per_request(world, authorize, route, capsys):
     route(behind(world, auth, authorize(auth)))
     events = [aws_usage.parse(x) for x in usage_lines(capsys.readouterr().out)]
     assert [(e.status, e.consumer_id, e.key_id, e.cost) for e in events] == [
-        (200, "con_a", "key_a", 1)]
+        (200, "con_a", "key_a", 1)
+    ]
 
 
 def test_router_ignores_context_that_is_not_from_our_authorizer(world, route):
@@ -126,7 +141,8 @@ def test_router_ignores_context_that_is_not_from_our_authorizer(world, route):
 
 
 def test_router_ignores_authorizer_context_unless_configured_to_trust_it(
-        world, route, handlers, monkeypatch):
+    world, route, handlers, monkeypatch
+):
     monkeypatch.setattr(handlers["router"], "TRUST_AUTHORIZER", False)
     ev = copy.deepcopy(event("http_api_v2_proxy_after_authorizer"))
     assert route(ev)["statusCode"] == 401

@@ -20,9 +20,11 @@ FAULTS = {
     "read timeout": lambda: ReadTimeoutError(endpoint_url="https://dynamodb.test"),
     "throttled": lambda: ClientError(
         {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-        "GetItem"),
+        "GetItem",
+    ),
     "internal error": lambda: ClientError(
-        {"Error": {"Code": "InternalServerError", "Message": "oops"}}, "GetItem"),
+        {"Error": {"Code": "InternalServerError", "Message": "oops"}}, "GetItem"
+    ),
 }
 
 
@@ -56,9 +58,12 @@ def test_503_when_the_key_lookup_fails(world, route, fault):
 def test_authorizer_denies_when_the_key_lookup_fails(world, handlers, ctx, fault):
     inject(world, "GetItem", FAULTS[fault])
     answer = handlers["authorizer"].handler(
-        world.authorizer_event(key=keymod.generate("tw").plaintext), ctx)
-    assert answer == {"isAuthorized": False,
-                      "context": {"status": 503, "reason": "store-unavailable"}}
+        world.authorizer_event(key=keymod.generate("tw").plaintext), ctx
+    )
+    assert answer == {
+        "isAuthorized": False,
+        "context": {"status": 503, "reason": "store-unavailable"},
+    }
 
 
 def test_authorizer_denies_rather_than_raising_on_a_bug(world, handlers, ctx, monkeypatch):
@@ -80,8 +85,9 @@ def test_503_when_the_limiter_fails_on_a_fail_closed_plan(world, route):
 def test_200_and_a_fail_open_metric_on_a_fail_open_plan(world, route, capsys):
     import dataclasses
 
-    records.save(world.store, [records.put_plan_write(
-        dataclasses.replace(FREE, fail_mode=FailMode.OPEN))])
+    records.save(
+        world.store, [records.put_plan_write(dataclasses.replace(FREE, fail_mode=FailMode.OPEN))]
+    )
     route(world.proxy(key=world.keys["a"]))
     inject(world, "UpdateItem", FAULTS["read timeout"])
     capsys.readouterr()

@@ -27,8 +27,7 @@ def test_recorded_once_even_when_the_batch_is_redelivered(world, meter):
 
 
 def test_control_message_is_acknowledged_without_work(world, meter):
-    assert meter(event("cloudwatch_logs_control")) == {
-        "recorded": 0, "duplicates": 0, "skipped": 0}
+    assert meter(event("cloudwatch_logs_control")) == {"recorded": 0, "duplicates": 0, "skipped": 0}
     assert world.dynamodb_calls() == 0
 
 
@@ -43,8 +42,7 @@ def test_router_lines_round_trip_through_metering(world, handlers, ctx, meter, c
     assert (agg["requests"], agg["s2xx"], agg["s4xx"], agg["cost"]) == (4, 3, 1, 3)
 
 
-def test_store_failure_raises_so_lambda_retries_and_the_retry_does_not_double_count(
-        world, meter):
+def test_store_failure_raises_so_lambda_retries_and_the_retry_does_not_double_count(world, meter):
     batch = event("cloudwatch_logs_usage")
 
     def fail_second_write(**kw):  # DynamoDB goes away after the first event is recorded

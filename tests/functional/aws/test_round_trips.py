@@ -13,7 +13,8 @@ def route(handlers, ctx):
 
 
 def test_exactly_one_dynamodb_request_per_gateway_request_in_steady_state(
-        world, route, handlers, monkeypatch, capsys):
+    world, route, handlers, monkeypatch, capsys
+):
     monkeypatch.setattr(handlers["router"], "TRUST_AUTHORIZER", False)
     route(world.proxy(key=world.keys["a"]))  # warm: key, consumer, plan, routes cached
     world.calls.clear()
@@ -42,8 +43,7 @@ def test_behind_the_authorizer_the_one_request_is_the_authorizers(world, handler
     assert dict(world.calls) == {}
 
 
-def test_denials_before_the_limiter_cost_nothing_once_cached(world, route, handlers,
-                                                             monkeypatch):
+def test_denials_before_the_limiter_cost_nothing_once_cached(world, route, handlers, monkeypatch):
     monkeypatch.setattr(handlers["router"], "TRUST_AUTHORIZER", False)
     route(world.proxy("/billing/v1/echo/x", key=world.keys["a"]))
     route(world.proxy(headers={"x-api-key": "tw_garbage"}))

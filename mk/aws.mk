@@ -1,0 +1,78 @@
+# AWS: template checks (run by `make test`), build, deploy and teardown. docs/aws.md.
+#
+# Each IaC tool lives in its own virtualenv (their pins clash with each other and with the
+# project's); a stamp per venv makes re-runs instant until the pins below change.
+
+CFNLINT_VERSION ?= 1.58.0
+SAM_VERSION ?= 1.170.0
+CHECKOV_VERSION ?= 3.3.30
+
+AWS_TEMPLATE := template.yaml
+CFNLINT := .venv-cfnlint/bin/cfn-lint
+SAM := .venv-sam/bin/sam
+CHECKOV := .venv-checkov/bin/checkov
+
+.PHONY: aws-iac-check aws-iac-tools aws-src deploy-aws destroy-aws
+
+.venv-%/.installed: mk/aws.mk
+	test -d .venv-$* || $(PY) -m venv .venv-$*
+	.venv-$*/bin/pip install -q --disable-pip-version-check $(PIP_SPEC_$*)
+	touch $@
+
+PIP_SPEC_cfnlint := cfn-lint==$(CFNLINT_VERSION)
+PIP_SPEC_sam := aws-sam-cli==$(SAM_VERSION)
+PIP_SPEC_checkov := checkov==$(CHECKOV_VERSION)
+
+aws-iac-tools: .venv-cfnlint/.installed .venv-sam/.installed .venv-checkov/.installed
+
+aws-iac-check: aws-iac-tools
+	$(CFNLINT) $(AWS_TEMPLATE)
+	$(SAM) validate --lint --template $(AWS_TEMPLATE)
+	$(CHECKOV) -f $(AWS_TEMPLATE) --framework cloudformation --skip-download --quiet --compact
+
+TEST_PREREQS += aws-iac-check
+
+# --- build and deploy (needs real AWS credentials; never run by the tests) ---------------
+
+AWS_STAGE ?= dev
+AWS_STACK ?= tollway-$(AWS_STAGE)
+# e.g. AWS_PARAMS="EnableAuthorizer=true JwtIssuer=https://... JwtAudience=tollway"
+AWS_PARAMS ?=
+# Add --use-container when python3.12 is not on PATH.
+SAM_BUILD_FLAGS ?=
+AWS_GATEWAY_PKGS := pyjwt cryptography httpx aws-lambda-powertools boto3
+AWS_MANAGEMENT_PKGS := $(AWS_GATEWAY_PKGS) fastapi pydantic email-validator argon2-cffi mangum
+
+# The Makefile exports dummy credentials for the tests; deploying must use yours.
+AWS_REAL := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY,env)
+
+# Two code packages: the gateway functions get only what they import, management the rest.
+# Requirements pin the versions the tests ran with (from .venv).
+aws-src: $(STAMP)
+	rm -rf build/aws/gateway build/aws/management
+	for pkg in gateway management; do \
+	  mkdir -p build/aws/$$pkg && \
+	  cp -R shared functions build/aws/$$pkg/ && \
+	  find build/aws/$$pkg -name __pycache__ -prune -exec rm -rf {} + ; \
+	done
+	$(BIN)/python -c "import importlib.metadata as m, sys; \
+	  print('\n'.join(f'{p}=={m.version(p)}' for p in sys.argv[1:]))" \
+	  $(AWS_GATEWAY_PKGS) > build/aws/gateway/requirements.txt
+	$(BIN)/python -c "import importlib.metadata as m, sys; \
+	  print('\n'.join(f'{p}=={m.version(p)}' for p in sys.argv[1:]))" \
+	  $(AWS_MANAGEMENT_PKGS) > build/aws/management/requirements.txt
+
+deploy-aws: aws-iac-check aws-src
+	$(AWS_REAL) $(SAM) build --template $(AWS_TEMPLATE) $(SAM_BUILD_FLAGS)
+	$(AWS_REAL) $(SAM) deploy --stack-name $(AWS_STACK) --resolve-s3 \
+	  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
+	  --parameter-overrides Stage=$(AWS_STAGE) $(AWS_PARAMS) $(if $(GUIDED),--guided)
+	$(AWS_REAL) $(BIN)/python iac/aws/stack.py publish-portal $(AWS_STACK)
+	$(AWS_REAL) $(BIN)/python iac/aws/stack.py outputs $(AWS_STACK)
+
+# Keeps the table and its KMS key (DeletionPolicy: Retain); PURGE=1 deletes them too.
+destroy-aws: aws-iac-tools
+	$(AWS_REAL) $(BIN)/python iac/aws/stack.py save-outputs $(AWS_STACK)
+	$(AWS_REAL) $(BIN)/python iac/aws/stack.py empty-portal $(AWS_STACK)
+	$(AWS_REAL) $(SAM) delete --stack-name $(AWS_STACK) --no-prompts
+	$(if $(PURGE),$(AWS_REAL) $(BIN)/python iac/aws/stack.py purge-data $(AWS_STACK))
