@@ -4,11 +4,33 @@ Every service reads and writes entities through these functions, so the layout i
 once. Collections that must be listed live in one partition per type (``PLAN``, ``API``,
 ``CONSUMER``); a consumer's keys and subscriptions live in ``CONSUMER#<id>``; the gateway's
 hot lookup (key by hash) has its own partition per key so it never becomes a hot spot.
+
+Management records (the gateway never reads them)::
+
+    pk                        sk                          data
+    ACCOUNT                   <account id>                Account (developer log-in)
+    EMAIL#<email>             ACCOUNT                     {account_id}: one account per email
+    CONSUMER#<id>             KEYREF#<key id>             {key_hash}: lets management rewrite a
+                                                          key's hash item; never listed
+    SUBSCRIPTION              <subscription id>           {consumer_id, plan_id, status}: find a
+                                                          subscription by id; pending approvals
+    PLAN#<plan id>            SUB#<subscription id>       {consumer_id}: the plan's live (active or
+                                                          pending) subscriptions = "in use"
+    APIINDEX                  NAME#<name>#<version>       {api_id}: one API per name and version
+    APIINDEX                  PATH#<base path>            {api_id}: one API per base path
+    APIDOC#<api id>           META / PART#<nnnn>          the API's OpenAPI document as JSON text
+                                                          in chunks (fits every backend's item)
+    AUDIT                     <epoch %020.6f>#<entry id>  AuditEntry, read newest first
+
+Rate-limit buckets (``Store.hit``): ``LOGIN#<email>``, ``LOGINIP#<ip>``, ``SIGNUP#<ip>``.
+Writes that belong to one action are returned as lists so the caller can commit them in
+one ``store.transact``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from shared.core.models import (
@@ -17,14 +39,18 @@ from shared.core.models import (
     KeyRecord,
     Plan,
     Subscription,
+    SubscriptionStatus,
     from_dict,
     to_dict,
 )
 from shared.ports import Delete, Item, Put, Store, Write
+from shared.services.entities import Account, AuditEntry
 
 T = TypeVar("T")
 
 PLAN, API, CONSUMER = "PLAN", "API", "CONSUMER"
+ACCOUNT, SUBSCRIPTION, APIINDEX, AUDIT = "ACCOUNT", "SUBSCRIPTION", "APIINDEX", "AUDIT"
+DOC_CHUNK = 30_000  # characters per OpenAPI document chunk (Azure Tables: 64 KiB/property)
 
 
 def consumer_pk(consumer_id: str) -> str:
@@ -97,16 +123,28 @@ def key_by_hash(store: Store, key_hash: str) -> KeyRecord | None:
 
 
 def key_writes(key: KeyRecord, *, new: bool = False) -> list[Write]:
-    """Both items of a key: the lookup by hash and the consumer's listing entry.
+    """Both items of a key: the lookup by hash and the consumer's listing entry, plus the
+    reference management uses to find the first from the second (rotate, revoke).
     The listing entry carries no hash, so listing a consumer's keys never exposes one."""
     data = to_dict(key)
     listing = {k: v for k, v in data.items() if k != "key_hash"}
     cond: dict[str, Any] = {"if_absent": True} if new else {}
     expires = key.expires_at
+    ref = {"key_hash": key.key_hash}
     return [
         Put(Item(keyhash_pk(key.key_hash), "KEY", data, expires_at=expires), **cond),
         Put(Item(consumer_pk(key.consumer_id), f"KEY#{key.id}", listing), **cond),
+        Put(Item(consumer_pk(key.consumer_id), f"KEYREF#{key.id}", ref), **cond),
     ]
+
+
+def get_key_with_hash(store: Store, consumer_id: str, key_id: str) -> KeyRecord | None:
+    """The whole record, hash included: for rewriting a key, never for showing one."""
+    listing = store.get(consumer_pk(consumer_id), f"KEY#{key_id}")
+    ref = store.get(consumer_pk(consumer_id), f"KEYREF#{key_id}")
+    if listing is None or ref is None:
+        return None
+    return from_dict(KeyRecord, {**listing.data, "key_hash": ref.data["key_hash"]})
 
 
 def get_consumer_key(store: Store, consumer_id: str, key_id: str) -> KeyRecord | None:
@@ -140,3 +178,190 @@ def delete_write(pk: str, sk: str) -> Delete:
 
 def save(store: Store, writes: Sequence[Write]) -> None:
     store.transact(list(writes))
+
+
+# --- versions and pages ---------------------------------------------------------------------
+
+
+def get_versioned(store: Store, cls: type[T], pk: str, sk: str) -> tuple[T, int] | None:
+    """The record and the item version, for a conditional rewrite (``if_version``)."""
+    item = store.get(pk, sk)
+    return None if item is None else (from_dict(cls, dict(item.data)), item.version)
+
+
+def page(
+    store: Store,
+    pk: str,
+    prefix: str = "",
+    *,
+    limit: int,
+    after: str | None = None,
+    keep: Callable[[Item], bool] | None = None,
+    descending: bool = False,
+) -> tuple[list[Item], str | None]:
+    """Up to ``limit`` items (those ``keep`` accepts) and the sort key to continue after,
+    or None when there is nothing more."""
+    out: list[Item] = []
+    cursor = after
+    batch_size = max(limit + 1, 50)
+    while True:
+        batch = store.query(pk, prefix, limit=batch_size, after=cursor, descending=descending)
+        for item in batch:
+            if keep is not None and not keep(item):
+                continue
+            if len(out) == limit:
+                return out, out[-1].sk
+            out.append(item)
+        if len(batch) < batch_size:
+            return out, None
+        cursor = batch[-1].sk
+
+
+def load_all(cls: type[T], items: Sequence[Item], **defaults: Any) -> list[T]:
+    return [from_dict(cls, {**defaults, **i.data}) for i in items]
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def email_pk(email: str) -> str:
+    return f"EMAIL#{email}"
+
+
+def get_account(store: Store, account_id: str) -> Account | None:
+    return _load(Account, store.get(ACCOUNT, account_id))
+
+
+def account_by_email(store: Store, email: str) -> Account | None:
+    ref = store.get(email_pk(email), "ACCOUNT")
+    return None if ref is None else get_account(store, str(ref.data["account_id"]))
+
+
+def new_account_writes(account: Account) -> list[Write]:
+    """The account and its e-mail index; both fail if either exists."""
+    return [
+        Put(Item(ACCOUNT, account.id, to_dict(account)), if_absent=True),
+        Put(Item(email_pk(account.email), "ACCOUNT", {"account_id": account.id}), if_absent=True),
+    ]
+
+
+def put_account_write(account: Account, **cond: Any) -> Put:
+    return Put(Item(ACCOUNT, account.id, to_dict(account)), **cond)
+
+
+# --- subscriptions: indexes by id and by plan -----------------------------------------------
+
+
+def plan_subs_pk(plan_id: str) -> str:
+    return f"PLAN#{plan_id}"
+
+
+def subscription_writes(sub: Subscription, previous: Subscription | None = None) -> list[Write]:
+    """The subscription and its two index entries, kept in step with its plan and status."""
+    live = sub.status is not SubscriptionStatus.CANCELLED
+    ref = {"consumer_id": sub.consumer_id, "plan_id": sub.plan_id, "status": sub.status.value}
+    writes: list[Write] = [
+        put_subscription_write(sub, **({} if previous else {"if_absent": True})),
+        Put(Item(SUBSCRIPTION, sub.id, ref)),
+    ]
+    if previous is not None and previous.plan_id != sub.plan_id:
+        writes.append(Delete(plan_subs_pk(previous.plan_id), f"SUB#{sub.id}"))
+    if live:
+        by_plan = {"consumer_id": sub.consumer_id}
+        writes.append(Put(Item(plan_subs_pk(sub.plan_id), f"SUB#{sub.id}", by_plan)))
+    else:
+        writes.append(Delete(plan_subs_pk(sub.plan_id), f"SUB#{sub.id}"))
+    return writes
+
+
+def subscription_owner(store: Store, sub_id: str) -> str | None:
+    """The consumer id of a subscription, found by its id alone."""
+    ref = store.get(SUBSCRIPTION, sub_id)
+    return None if ref is None else str(ref.data["consumer_id"])
+
+
+def plan_in_use(store: Store, plan_id: str) -> bool:
+    return bool(store.query(plan_subs_pk(plan_id), "SUB#", limit=1))
+
+
+# --- catalog indexes and OpenAPI documents --------------------------------------------------
+
+
+def api_name_sk(name: str, version: str) -> str:
+    return f"NAME#{name}#{version}"
+
+
+def api_path_sk(base_path: str) -> str:
+    return f"PATH#{base_path}"
+
+
+def new_api_writes(api: Api) -> list[Write]:
+    """The API and its uniqueness entries (name + version, base path); all or nothing."""
+    ref = {"api_id": api.id}
+    return [
+        put_api_write(api, if_absent=True),
+        Put(Item(APIINDEX, api_name_sk(api.name, api.version), ref), if_absent=True),
+        Put(Item(APIINDEX, api_path_sk(api.base_path), ref), if_absent=True),
+    ]
+
+
+def update_api_writes(api: Api, previous: Api, version: int) -> list[Write]:
+    writes: list[Write] = [put_api_write(api, if_version=version)]
+    if api.base_path != previous.base_path:
+        writes.append(Delete(APIINDEX, api_path_sk(previous.base_path)))
+        writes.append(
+            Put(Item(APIINDEX, api_path_sk(api.base_path), {"api_id": api.id}), if_absent=True)
+        )
+    return writes
+
+
+def api_names(store: Store) -> set[str]:
+    return {i.sk.split("#")[1] for i in store.query(APIINDEX, "NAME#", limit=10_000)}
+
+
+def apidoc_pk(api_id: str) -> str:
+    return f"APIDOC#{api_id}"
+
+
+def doc_meta(store: Store, api_id: str) -> dict[str, Any] | None:
+    item = store.get(apidoc_pk(api_id), "META")
+    return None if item is None else dict(item.data)
+
+
+def read_doc(store: Store, api_id: str) -> str | None:
+    """The document's JSON text, or None. Chunks are checked against the digest in META, so
+    a read racing a rewrite is retried rather than stitched from two versions."""
+    for _ in range(3):
+        meta = doc_meta(store, api_id)
+        if meta is None:
+            return None
+        parts = store.query(apidoc_pk(api_id), "PART#", limit=int(meta["parts"]))
+        text = "".join(str(p.data["text"]) for p in parts)
+        if hashlib.sha256(text.encode()).hexdigest() == meta["sha256"]:
+            return text
+    return None
+
+
+def doc_writes(api_id: str, text: str, meta: dict[str, Any], old_parts: int) -> list[Write]:
+    """Replace the document: new chunks, stale chunks deleted, META last."""
+    chunks = [text[i : i + DOC_CHUNK] for i in range(0, len(text), DOC_CHUNK)] or [""]
+    pk = apidoc_pk(api_id)
+    writes: list[Write] = [
+        Put(Item(pk, f"PART#{n:04d}", {"text": chunk})) for n, chunk in enumerate(chunks)
+    ]
+    writes += [Delete(pk, f"PART#{n:04d}") for n in range(len(chunks), old_parts)]
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    writes.append(Put(Item(pk, "META", {**meta, "parts": len(chunks), "sha256": digest})))
+    return writes
+
+
+def doc_delete_writes(api_id: str, parts: int) -> list[Write]:
+    pk = apidoc_pk(api_id)
+    return [Delete(pk, f"PART#{n:04d}") for n in range(parts)] + [Delete(pk, "META")]
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def audit_write(entry: AuditEntry) -> Put:
+    return Put(Item(AUDIT, f"{entry.at:020.6f}#{entry.id}", to_dict(entry)), if_absent=True)

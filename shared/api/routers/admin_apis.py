@@ -1,0 +1,84 @@
+"""Admin: API versions, their lifecycle and OpenAPI documents."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from shared.api.admin_schemas import (
+    ApiCreateIn,
+    ApiName,
+    ApiOut,
+    ApiUpdateIn,
+    DocumentOut,
+    LifecycleIn,
+    OpenApiDocumentIn,
+    changes,
+)
+from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admin
+from shared.api.errors import responses
+from shared.api.schemas import Page, at
+from shared.core.models import Lifecycle
+from shared.services import catalog
+
+router = APIRouter(prefix="/v1/admin/apis", tags=["admin: apis"],
+                   dependencies=[Depends(require_admin)])
+
+
+@router.get("", summary="List APIs (every state)")
+def list_apis(
+    _: AdminActor, ctx: Ctx, paging: Paging,
+    name: Annotated[ApiName | None, Query()] = None,
+    lifecycle: Literal["draft", "published", "deprecated", "retired"] | None = None,
+) -> Page[ApiOut]:
+    states = None if lifecycle is None else frozenset({Lifecycle(lifecycle)})
+    apis, nxt = catalog.list_page(ctx.store, states=states, name=name, limit=paging.limit,
+                                  after=paging.after)
+    return Page[ApiOut](items=[ApiOut.of(a) for a in apis], next_cursor=encode_cursor(nxt))
+
+
+@router.post("", status_code=201, summary="Create an API version (draft)",
+             responses=responses(409))
+def create_api(body: ApiCreateIn, actor: AdminActor, ctx: Ctx) -> ApiOut:
+    return ApiOut.of(catalog.create(ctx.store, ctx.clock, actor, body.model_dump()))
+
+
+@router.get("/{api_id}", summary="One API", responses=responses(404))
+def get_api(api_id: str, _: AdminActor, ctx: Ctx) -> ApiOut:
+    return ApiOut.of(catalog.get(ctx.store, api_id))
+
+
+@router.patch("/{api_id}", summary="Change an API", responses=responses(404, 409))
+def update_api(api_id: str, body: ApiUpdateIn, actor: AdminActor, ctx: Ctx) -> ApiOut:
+    """Changes to a published API reach the gateways within their cache TTL."""
+    api = catalog.update(ctx.store, ctx.clock, actor, api_id, changes(body, frozenset()))
+    return ApiOut.of(api)
+
+
+@router.delete("/{api_id}", status_code=204, summary="Delete a draft API",
+               responses=responses(404, 409))
+def delete_api(api_id: str, actor: AdminActor, ctx: Ctx) -> Response:
+    catalog.delete(ctx.store, ctx.clock, actor, api_id)
+    return Response(status_code=204)
+
+
+@router.post("/{api_id}/lifecycle", summary="Move along draft → published → deprecated → "
+             "retired", responses=responses(404, 409))
+def transition(api_id: str, body: LifecycleIn, actor: AdminActor, ctx: Ctx) -> ApiOut:
+    sunset = body.sunset_at.timestamp() if body.sunset_at else None
+    api = catalog.transition(ctx.store, ctx.clock, actor, api_id, Lifecycle(body.state), sunset)
+    return ApiOut.of(api)
+
+
+@router.put("/{api_id}/openapi", summary="Store the API's OpenAPI document",
+            responses=responses(404, 409))
+def put_document(api_id: str, body: OpenApiDocumentIn, actor: AdminActor,
+                 ctx: Ctx) -> DocumentOut:
+    meta = catalog.put_document(ctx.store, ctx.clock, actor, api_id,
+                                body.model_dump(mode="json"))
+    return DocumentOut(api_id=api_id, size=meta["size"], updated_at=at(meta["updated_at"]))
+
+
+@router.get("/{api_id}/openapi", summary="The API's OpenAPI document (any state)",
+            responses=responses(404))
+def get_document(api_id: str, _: AdminActor, ctx: Ctx) -> dict[str, Any]:
+    return catalog.get_document(ctx.store, api_id, public=False)

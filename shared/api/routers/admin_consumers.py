@@ -1,0 +1,86 @@
+"""Admin: consumers, their subscriptions, suspension."""
+
+from fastapi import APIRouter, Depends
+
+from shared.api.admin_schemas import GrantIn, ReasonIn, SubscriptionPatchIn
+from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admin
+from shared.api.errors import responses
+from shared.api.schemas import ConsumerOut, Page, SubscriptionOut
+from shared.core.models import ConsumerStatus
+from shared.services import consumers, subscriptions
+
+router = APIRouter(prefix="/v1/admin/consumers", tags=["admin: consumers"],
+                   dependencies=[Depends(require_admin)])
+
+
+@router.get("", summary="List consumers")
+def list_consumers(
+    _: AdminActor, ctx: Ctx, paging: Paging, status: ConsumerStatus | None = None
+) -> Page[ConsumerOut]:
+    found, nxt = consumers.list_page(ctx.store, status=status, limit=paging.limit,
+                                     after=paging.after)
+    return Page[ConsumerOut](items=[ConsumerOut.of(c) for c in found],
+                             next_cursor=encode_cursor(nxt))
+
+
+@router.get("/{consumer_id}", summary="One consumer", responses=responses(404))
+def get_consumer(consumer_id: str, _: AdminActor, ctx: Ctx) -> ConsumerOut:
+    return ConsumerOut.of(consumers.get(ctx.store, consumer_id))
+
+
+@router.post("/{consumer_id}/suspend", summary="Suspend: every key is refused at the gateway",
+             responses=responses(404))
+def suspend(consumer_id: str, actor: AdminActor, ctx: Ctx,
+            body: ReasonIn | None = None) -> ConsumerOut:
+    reason = body.reason if body else ""
+    return ConsumerOut.of(consumers.suspend(ctx.store, ctx.clock, actor, consumer_id, reason))
+
+
+@router.post("/{consumer_id}/resume", summary="Lift a suspension", responses=responses(404))
+def resume(consumer_id: str, actor: AdminActor, ctx: Ctx,
+           body: ReasonIn | None = None) -> ConsumerOut:
+    reason = body.reason if body else ""
+    return ConsumerOut.of(consumers.resume(ctx.store, ctx.clock, actor, consumer_id, reason))
+
+
+@router.get("/{consumer_id}/subscriptions", summary="A consumer's subscriptions",
+            responses=responses(404))
+def list_subscriptions(consumer_id: str, _: AdminActor, ctx: Ctx,
+                       paging: Paging) -> Page[SubscriptionOut]:
+    consumers.get(ctx.store, consumer_id)
+    subs, nxt = subscriptions.list_page(ctx.store, consumer_id, limit=paging.limit,
+                                        after=paging.after)
+    return Page[SubscriptionOut](items=[SubscriptionOut.of(s) for s in subs],
+                                 next_cursor=encode_cursor(nxt))
+
+
+@router.post("/{consumer_id}/subscriptions", status_code=201,
+             summary="Subscribe a consumer to a plan (active at once)",
+             responses=responses(404, 409))
+def grant(consumer_id: str, body: GrantIn, actor: AdminActor, ctx: Ctx) -> SubscriptionOut:
+    consumer = consumers.get(ctx.store, consumer_id)
+    sub = subscriptions.grant(ctx.store, ctx.clock, actor, consumer, body.plan_id,
+                              body.overrides.as_dict())
+    return SubscriptionOut.of(sub)
+
+
+@router.patch("/{consumer_id}/subscriptions/{subscription_id}",
+              summary="Change a consumer's plan or per-consumer overrides",
+              responses=responses(404, 409))
+def update_subscription(consumer_id: str, subscription_id: str, body: SubscriptionPatchIn,
+                        actor: AdminActor, ctx: Ctx) -> SubscriptionOut:
+    update: dict[str, object] = {}
+    if body.plan_id is not None:
+        update["plan_id"] = body.plan_id
+    if body.overrides is not None:
+        update["overrides"] = body.overrides.as_dict()
+    sub = subscriptions.update(ctx.store, ctx.clock, actor, consumer_id, subscription_id, update)
+    return SubscriptionOut.of(sub)
+
+
+@router.delete("/{consumer_id}/subscriptions/{subscription_id}",
+               summary="Cancel a consumer's subscription", responses=responses(404, 409))
+def cancel_subscription(consumer_id: str, subscription_id: str, actor: AdminActor,
+                        ctx: Ctx) -> SubscriptionOut:
+    sub = subscriptions.cancel(ctx.store, ctx.clock, actor, consumer_id, subscription_id)
+    return SubscriptionOut.of(sub)

@@ -1,0 +1,208 @@
+"""Request and response bodies of the public and developer routes.
+
+Request bodies forbid unknown fields, so a privileged field a developer slips in (plan,
+quota, owner, role, status …) is a 422, never silently ignored. Response models list their
+fields explicitly: a key is only ever shown as id, name, hint, state and dates, plus the
+plaintext ``key`` once, in the response that creates it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
+
+from shared.core.models import Consumer, KeyRecord, Plan, Subscription
+from shared.services.entities import Account
+
+T = TypeVar("T")
+
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Id = Annotated[str, Field(min_length=1, max_length=100)]
+Password = Annotated[SecretStr, Field(min_length=12, max_length=256)]
+KeyState = Literal["active", "revoked", "disabled", "expired"]
+SubStatus = Literal["active", "pending", "cancelled"]
+Role = Literal["developer", "admin"]
+
+
+def when(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def at(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; "
+                                                "null on the last page.")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+# --- auth and profile ------------------------------------------------------------------------
+
+
+class SignupIn(RequestBody):
+    email: EmailStr
+    password: Password
+    name: Name | None = Field(default=None, description="Shown to admins; defaults to e-mail.")
+
+
+class LoginIn(RequestBody):
+    email: EmailStr
+    password: Annotated[SecretStr, Field(min_length=1, max_length=256)]
+
+
+class SessionOut(BaseModel):
+    access_token: str = Field(description="Send as 'Authorization: Bearer <token>'.")
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name
+    expires_in: int = Field(description="Seconds until the token expires.")
+    expires_at: datetime
+    account_id: str
+    consumer_id: str
+    role: Role
+
+
+class ConsumerOut(BaseModel):
+    id: str
+    name: str
+    status: Literal["active", "suspended"]
+    owner: str = Field(description="The developer account that owns it, or '' (admin-made).")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: Consumer) -> ConsumerOut:
+        return cls(id=c.id, name=c.name, status=c.status.value, owner=c.owner,
+                   created_at=at(c.created_at))
+
+
+class MeOut(BaseModel):
+    account_id: str
+    email: str
+    role: Role
+    created_at: datetime
+    consumer: ConsumerOut
+
+    @classmethod
+    def of(cls, a: Account, c: Consumer) -> MeOut:
+        return cls(account_id=a.id, email=a.email, role=a.role,  # type: ignore[arg-type]
+                   created_at=at(a.created_at), consumer=ConsumerOut.of(c))
+
+
+class MeUpdateIn(RequestBody):
+    name: Name
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+class KeyCreateIn(RequestBody):
+    name: Name
+    expires_in_days: int | None = Field(default=None, ge=1, le=730,
+                                        description="Omit for a key that does not expire.")
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    hint: str = Field(description="Prefix and last four characters, for recognising a key.")
+    state: KeyState
+    created_at: datetime
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, k: KeyRecord, state: str) -> KeyOut:
+        return cls(id=k.id, name=k.name, hint=k.hint, state=state,  # type: ignore[arg-type]
+                   created_at=at(k.created_at), expires_at=when(k.expires_at))
+
+
+class KeyCreatedOut(KeyOut):
+    key: str = Field(description="The key itself. Shown this once: store it now.")
+
+
+class RotateIn(RequestBody):
+    grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400,
+                               description="How long the old key keeps working.")
+
+
+class RotatedOut(KeyCreatedOut):
+    previous: KeyOut = Field(description="The old key, now expiring at the end of the grace.")
+
+
+# --- plans, subscriptions ------------------------------------------------------------------
+
+
+class PublicPlanOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    apis: list[str] = Field(description="API names granted (all versions); '*' is every API.")
+    rate_per_second: int | None
+    rate_per_minute: int | None
+    quota_per_day: int | None
+    quota_per_month: int | None
+    monthly_fee_cents: int
+    included_requests: int
+    overage_cents_per_1000: int
+    requires_approval: bool
+
+    @classmethod
+    def of(cls, p: Plan) -> Any:
+        fields = {name: getattr(p, name) for name in cls.model_fields if name != "apis"}
+        return cls(**fields, apis=list(p.apis))
+
+
+class SubscribeIn(RequestBody):
+    plan_id: Id
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    consumer_id: str
+    plan_id: str
+    status: SubStatus
+    overrides: dict[str, int | None] = Field(
+        description="Per-consumer limits replacing the plan's (null: unlimited).")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, s: Subscription) -> SubscriptionOut:
+        return cls(id=s.id, consumer_id=s.consumer_id, plan_id=s.plan_id,
+                   status=s.status.value, overrides=dict(s.overrides),
+                   created_at=at(s.created_at))
+
+
+# --- usage -----------------------------------------------------------------------------------
+
+
+class UsageTotals(BaseModel):
+    requests: int
+    errors: int = Field(description="4xx + 5xx responses.")
+    by_status: dict[str, int] = Field(description="Requests per status class: '2xx', '4xx' …")
+    cost: int = Field(description="Billable units (plan request cost x admitted requests).")
+    bytes_in: int
+    bytes_out: int
+    avg_latency_ms: float
+
+
+class UsageRow(UsageTotals):
+    period: str = Field(description="'YYYY-MM-DD' (daily) or 'YYYY-MM-DDTHH' (hourly, UTC).")
+    api_id: str
+
+
+class UsageOut(BaseModel):
+    consumer_id: str
+    start: date
+    end: date
+    granularity: Literal["day", "hour"]
+    rows: list[UsageRow]
+    total: UsageTotals

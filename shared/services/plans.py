@@ -1,0 +1,121 @@
+"""Plans: tiers with limits, quotas, a price and the APIs they grant.
+
+A plan that any live (active or pending) subscription uses cannot be deleted, only
+retired: a retired plan keeps serving its subscribers but takes no new ones. Deletion
+is conditional on the plan item's version, and every subscription write rewrites that
+item under its version too, so "not in use" cannot race with a new subscription.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from shared.core.clock import Clock
+from shared.core.models import Algorithm, FailMode, Plan, to_dict
+from shared.ports import Delete, Store
+from shared.services import audit, records
+from shared.services.entities import Actor, new_id
+from shared.services.errors import Conflict, Invalid, NotFound, commit
+
+NOT_FOUND = "No plan with this id."
+_ENUM_FIELDS = {"algorithm": Algorithm, "fail_mode": FailMode}
+
+
+def monthly_charge_cents(plan: Plan, requests: int) -> int:
+    """Flat monthly fee plus overage per started 1,000 calls above the included amount."""
+    over = max(0, requests - plan.included_requests)
+    return plan.monthly_fee_cents + math.ceil(over / 1000) * plan.overage_cents_per_1000
+
+
+def _typed(fields: dict[str, Any]) -> dict[str, Any]:
+    out = dict(fields)
+    for name, enum in _ENUM_FIELDS.items():
+        if name in out:
+            out[name] = enum(out[name])
+    if "apis" in out:
+        out["apis"] = tuple(dict.fromkeys(out["apis"]))
+    return out
+
+
+def _check_apis(store: Store, apis: tuple[str, ...]) -> None:
+    unknown = sorted(set(apis) - records.api_names(store) - {"*"})
+    if unknown:
+        raise Invalid(
+            f"No API is named {', '.join(unknown)}. Create the API first, or use '*' for all.",
+            field="body.apis",
+        )
+
+
+def get(store: Store, plan_id: str) -> Plan:
+    plan = records.get_plan(store, plan_id)
+    if plan is None:
+        raise NotFound(NOT_FOUND)
+    return plan
+
+
+def list_page(
+    store: Store, *, include_retired: bool, limit: int, after: str | None
+) -> tuple[list[Plan], str | None]:
+    items, nxt = records.page(
+        store, records.PLAN, limit=limit, after=after,
+        keep=None if include_retired else (lambda i: not i.data.get("retired", False)),
+    )
+    return records.load_all(Plan, items), nxt
+
+
+def create(store: Store, clock: Clock, actor: Actor, fields: dict[str, Any]) -> Plan:
+    plan = Plan(id=new_id("pln"), **_typed(fields))
+    _check_apis(store, plan.apis)
+    commit(store, [
+        records.put_plan_write(plan, if_absent=True),
+        audit.write(clock, actor, "plan.create", audit.Target("plan", plan.id),
+                    after=to_dict(plan)),
+    ])
+    return plan
+
+
+def _change(
+    store: Store, clock: Clock, actor: Actor, plan_id: str, action: str, changes: dict[str, Any]
+) -> Plan:
+    found = records.get_versioned(store, Plan, records.PLAN, plan_id)
+    if found is None:
+        raise NotFound(NOT_FOUND)
+    before, version = found
+    after = dataclasses.replace(before, **_typed(changes))
+    if after.apis != before.apis:
+        _check_apis(store, after.apis)
+    if after == before:
+        return before
+    commit(store, [
+        records.put_plan_write(after, if_version=version),
+        audit.write(clock, actor, action, audit.Target("plan", plan_id),
+                    before=to_dict(before), after=to_dict(after)),
+    ])
+    return after
+
+
+def update(
+    store: Store, clock: Clock, actor: Actor, plan_id: str, changes: dict[str, Any]
+) -> Plan:
+    return _change(store, clock, actor, plan_id, "plan.update", changes)
+
+
+def retire(store: Store, clock: Clock, actor: Actor, plan_id: str) -> Plan:
+    return _change(store, clock, actor, plan_id, "plan.retire", {"retired": True})
+
+
+def delete(store: Store, clock: Clock, actor: Actor, plan_id: str) -> None:
+    found = records.get_versioned(store, Plan, records.PLAN, plan_id)
+    if found is None:
+        raise NotFound(NOT_FOUND)
+    plan, version = found
+    if records.plan_in_use(store, plan_id):
+        raise Conflict("This plan has subscribers, so it cannot be deleted. Retire it instead: "
+                       "it keeps serving them and takes no new subscriptions.")
+    commit(store, [
+        Delete(records.PLAN, plan_id, if_version=version),
+        audit.write(clock, actor, "plan.delete", audit.Target("plan", plan_id),
+                    before=to_dict(plan)),
+    ])
