@@ -40,7 +40,7 @@ AWS_STACK ?= tollway-$(AWS_STAGE)
 AWS_PARAMS ?=
 # Add --use-container when python3.12 is not on PATH.
 SAM_BUILD_FLAGS ?=
-AWS_GATEWAY_PKGS := pyjwt cryptography httpx aws-lambda-powertools boto3
+AWS_GATEWAY_PKGS := pyjwt cryptography aws-lambda-powertools boto3
 AWS_MANAGEMENT_PKGS := $(AWS_GATEWAY_PKGS) fastapi pydantic email-validator argon2-cffi mangum
 
 # The Makefile exports dummy credentials for the tests; deploying must use yours.
