@@ -316,7 +316,8 @@ def update_api_writes(api: Api, previous: Api, version: int) -> list[Write]:
 
 
 def api_names(store: Store) -> set[str]:
-    return {i.sk.split("#")[1] for i in store.query(APIINDEX, "NAME#", limit=10_000)}
+    """Every API name in the catalog (read from the APIs themselves, seeded ones included)."""
+    return {a.name for a in list_apis(store)}
 
 
 def apidoc_pk(api_id: str) -> str:
