@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools.logging import Logger
 
@@ -37,8 +37,7 @@ def traced(handler: F) -> F:
     from aws_lambda_powertools.tracing import Tracer
 
     tracer = Tracer()  # patches botocore: DynamoDB calls become subsegments
-    wrapped: F = tracer.capture_lambda_handler(handler, capture_response=False)
-    return wrapped
+    return cast(F, tracer.capture_lambda_handler(handler, capture_response=False))
 
 
 def with_secrets(env: Mapping[str, str], client: Any = None) -> dict[str, str]:

@@ -110,8 +110,9 @@ class MockUpstream:
         self.handler = handler
 
     def send(self, request: UpstreamRequest) -> UpstreamResponse:
-        req = httpx.Request(request.method, request.url, headers=list(request.headers),
-                            content=request.body)
+        req = httpx.Request(
+            request.method, request.url, headers=list(request.headers), content=request.body
+        )
         try:
             resp = self.handler(req)
         except httpx.TimeoutException as exc:
