@@ -1,0 +1,97 @@
+// Plans on offer: limits and price, with subscribe / cancel for a logged-in developer.
+
+import { api, fetchAll, isDeveloper } from "../api.js";
+import { add, badge, button, fmt, h } from "../dom.js";
+import { busy, flashNext, navigate, openDialog, showError } from "../ui.js";
+
+/** ["5 per minute", "1,000 per day"] — or ["No rate or quota limits"]. */
+export function limitLines(plan) {
+  const lines = [
+    [plan.rate_per_second, "per second"], [plan.rate_per_minute, "per minute"],
+    [plan.quota_per_day, "per day"], [plan.quota_per_month, "per month"],
+  ].filter(([n]) => n !== null && n !== undefined).map(([n, unit]) => `${fmt.n(n)} requests ${unit}`);
+  return lines.length ? lines : ["No rate or quota limits"];
+}
+
+export function priceLines(plan) {
+  const fee = plan.monthly_fee_cents ? `${fmt.cents(plan.monthly_fee_cents)} / month` : "No charge";
+  const lines = [];
+  if (plan.included_requests) lines.push(`${fmt.n(plan.included_requests)} requests a month included`);
+  if (plan.overage_cents_per_1000) lines.push(`then ${fmt.cents(plan.overage_cents_per_1000)} per 1,000 requests`);
+  return { fee, lines };
+}
+
+export function apisText(apis) {
+  if (!apis.length) return "No APIs";
+  return apis.includes("*") ? "Every API" : apis.join(", ");
+}
+
+function subscriptionState(sub) {
+  if (!sub) return null;
+  if (sub.status === "pending") return h("p", { class: "sub-state" }, badge("pending approval", "pending"), " An administrator must approve this subscription before your keys work with it.");
+  return h("p", { class: "sub-state" }, badge("subscribed", "active"), " Your keys can call the APIs this plan grants.");
+}
+
+export async function list(view) {
+  const developer = isDeveloper();
+  const [plans, subs] = await Promise.all([
+    fetchAll("/v1/plans"),
+    developer ? fetchAll("/v1/me/subscriptions") : Promise.resolve([]),
+  ]);
+  const live = new Map(subs.filter((s) => s.status !== "cancelled").map((s) => [s.plan_id, s]));
+  const errors = h("div", { "aria-live": "assertive" });
+  add(view, 
+    h("h1", {}, "Plans"),
+    h("p", { class: "lead" }, "A plan decides which APIs your keys may call, how fast, and what it costs. Limits apply to all your keys together."),
+    errors);
+  if (!plans.length) {
+    add(view, h("p", { class: "empty" }, "No plan is open for subscription."));
+    return;
+  }
+  add(view, h("ul", { class: "cards plans", "aria-label": "Plans" }, plans.map((plan) => {
+    const sub = live.get(plan.id);
+    const price = priceLines(plan);
+    let action;
+    if (!developer) {
+      action = h("a", { class: "btn btn-primary", href: "#/login?next=/plans" }, "Log in to subscribe");
+    } else if (!sub) {
+      action = button(plan.requires_approval ? `Request ${plan.name}` : `Subscribe to ${plan.name}`, {
+        class: "btn btn-primary",
+        on: { click: (e) => busy(e.currentTarget, errors, async () => {
+          const created = await api("/v1/me/subscriptions", { method: "POST", body: { plan_id: plan.id } });
+          flashNext(created.status === "pending"
+            ? `Your subscription to ${plan.name} is pending approval by an administrator.`
+            : `You are subscribed to ${plan.name}. Create a key to start calling.`);
+          navigate("#/plans");
+        }) },
+      });
+    } else {
+      action = button(sub.status === "pending" ? "Withdraw request" : "Cancel subscription", {
+        on: { click: async (e) => {
+          const btn = e.currentTarget;
+          const ok = await openDialog({
+            title: `Cancel ${plan.name}?`, danger: true, confirmLabel: "Cancel subscription",
+            message: "Your keys stop working for the APIs only this plan grants, within a few seconds.",
+          });
+          if (ok) await busy(btn, errors, async () => {
+            await api(`/v1/me/subscriptions/${encodeURIComponent(sub.id)}`, { method: "DELETE" });
+            flashNext(`Your subscription to ${plan.name} is cancelled.`);
+            navigate("#/plans");
+          });
+        } },
+      });
+    }
+    return h("li", { class: ["card", "plan-card", sub ? "current" : null], "data-plan": plan.id },
+      h("div", { class: "card-head" }, h("h2", {}, plan.name), plan.requires_approval ? badge("approval required", "pending") : null),
+      h("p", { class: "price" }, price.fee),
+      price.lines.length ? h("p", { class: "price-detail" }, price.lines.join(", ")) : null,
+      h("p", {}, plan.description || ""),
+      h("h3", { class: "small" }, "Limits"),
+      h("ul", { class: "plain" }, limitLines(plan).map((l) => h("li", {}, l))),
+      h("h3", { class: "small" }, "APIs"),
+      h("p", {}, apisText(plan.apis)),
+      subscriptionState(sub),
+      h("div", { class: "actions" }, action));
+  })));
+  showError(errors, null);
+}

@@ -1,0 +1,584 @@
+"""The developer portal in a real browser: Debian's Chromium driven by Playwright against
+``tollway local`` (gateway, management API, portal) started as a subprocess.
+
+One developer's journey runs through the module in order: sign up, catalog and docs,
+subscribe, a key shown once, a call through the gateway, usage, try it, rotate, revoke.
+A second developer then checks isolation, and an administrator (admin token) manages
+plans, APIs, approvals and suspends the first developer. Screenshots of the main views go
+to /tmp/portal-*.png.
+
+Chromium is not optional here: without /usr/bin/chromium the tests fail (``make test``
+installs it first, see mk/portal.mk).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.servers import client, local_stack
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PORTAL = Path(__file__).resolve().parents[2] / "portal_static"
+PASSWORD = "correct horse battery staple"
+DEV1 = "ada@example.com"
+DEV2 = "grace@example.com"
+SHOTS = Path("/tmp")
+DEADLINE = 20.0  # seconds; the stack's cache TTL is 1 s and metering is a background thread
+
+DEMO_DOC = {
+    "openapi": "3.1.0",
+    "info": {"title": "Demo echo", "version": "2.0.0", "description": "Echoes what it gets."},
+    "paths": {
+        "/echo/{message}": {
+            "parameters": [
+                {"name": "message", "in": "path", "required": True,
+                 "schema": {"type": "string"}, "description": "Anything to echo back."}
+            ],
+            "get": {
+                "summary": "Echo a message",
+                "operationId": "echoGet",
+                "parameters": [{"$ref": "#/components/parameters/Verbose"}],
+                "responses": {
+                    "200": {"description": "The request as the upstream saw it.",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Echo"}}}},
+                    "429": {"description": "Over the plan's rate limit."},
+                },
+            },
+            "post": {
+                "summary": "Echo a JSON body",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"type": "object"}}}},
+                "responses": {"200": {"description": "The body, echoed."}},
+            },
+        },
+        "/status/{code}": {
+            "get": {
+                "summary": "Answer with a status code",
+                "parameters": [{"name": "code", "in": "path", "required": True,
+                                "schema": {"type": "integer", "format": "int32"}}],
+                "responses": {"default": {"description": "Whatever status was asked for."}},
+            }
+        },
+    },
+    "components": {
+        "parameters": {"Verbose": {"name": "verbose", "in": "query",
+                                   "schema": {"type": "boolean", "default": False},
+                                   "description": "Include headers in the echo."}},
+        "schemas": {"Echo": {"type": "object"}},
+    },
+}
+
+# What the journey learns as it goes (tests run in file order; -x stops at the first failure).
+journey: dict[str, Any] = {}
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[dict[str, Any]]:
+    data = tmp_path_factory.mktemp("portal") / "data"
+    with local_stack(data) as state:
+        with client() as c:
+            r = c.put(f"{state['management_url']}/v1/admin/apis/demo-v2/openapi", json=DEMO_DOC,
+                      headers=admin_headers(state))
+            assert r.status_code == 200, r.text
+        yield state
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), (
+        "Chromium is missing at /usr/bin/chromium: run `make test` (mk/portal.mk installs it) "
+        "or `apt-get install -y chromium`."
+    )
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Tab:
+    """One browser tab (its own sessionStorage) that records script errors."""
+
+    def __init__(self, browser: Browser, stack: dict[str, Any], **viewport: int) -> None:
+        self.context = browser.new_context(
+            viewport={"width": viewport.get("width", 1280), "height": viewport.get("height", 900)},
+            locale="en-US", timezone_id="UTC",
+        )
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("console", self._console)
+        self.url = stack["portal_url"]
+
+    def _console(self, msg: Any) -> None:
+        # Expected noise: the gateway's missing CORS headers (probed by "Try it") and
+        # resources answering 4xx on purpose (a 404 document, a refused login).
+        expected = ("CORS", "Failed to load resource")
+        if msg.type == "error" and not any(e in msg.text for e in expected):
+            self.errors.append(msg.text)
+
+    def go(self, route: str) -> Page:
+        self.page.goto(f"{self.url}/#{route}")
+        return self.page
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.errors, f"script errors in the portal: {self.errors}"
+
+
+@pytest.fixture(scope="module")
+def dev(browser, stack) -> Iterator[Tab]:
+    """The first developer's tab, kept across the journey."""
+    tab = Tab(browser, stack)
+    yield tab
+    tab.close()
+
+
+@pytest.fixture
+def tab(browser, stack) -> Iterator[Callable[..., Tab]]:
+    """Fresh tabs for other people (a second developer, an administrator)."""
+    opened: list[Tab] = []
+
+    def make(**viewport: int) -> Tab:
+        opened.append(Tab(browser, stack, **viewport))
+        return opened[-1]
+
+    yield make
+    for t in opened:
+        t.close()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def admin_headers(stack: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack['admin_token']}"}
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"portal-{name}.png"), full_page=True)
+
+
+def gateway_get(stack: dict[str, Any], key: str) -> httpx.Response:
+    with client() as c:
+        return c.get(stack["gateway_url"] + "/demo/v2/echo/hello", headers={"X-Api-Key": key})
+
+
+def until_status(stack: dict[str, Any], key: str, wanted: int, passing: set[int]) -> None:
+    """Call the gateway until it answers ``wanted`` (the cache TTL bounds how long)."""
+    deadline = time.monotonic() + DEADLINE
+    seen = []
+    while time.monotonic() < deadline:
+        status = gateway_get(stack, key).status_code
+        seen.append(status)
+        if status == wanted:
+            return
+        assert status in passing, seen
+        time.sleep(0.25)
+    raise AssertionError(f"the gateway never answered {wanted}: {seen}")
+
+
+def sign_up(page: Page, email: str, name: str | None = None) -> None:
+    page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("E-mail").fill(email)
+    if name:
+        page.get_by_label("Name (optional)").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1, name="Plans")).to_be_visible()
+
+
+def session_token(page: Page) -> str:
+    return page.evaluate("JSON.parse(sessionStorage.getItem('tollway.session')).token")
+
+
+def key_row(page: Page, key: str):
+    """The keys-table row whose hint ends with the key's last four characters."""
+    return page.locator("tbody tr").filter(has=page.locator("code", has_text=f"…{key[-4:]}"))
+
+
+def admin_section(page: Page, name: str) -> None:
+    page.get_by_role("navigation", name="Admin sections").get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Admin · {name}")
+
+
+def admin_login(t: Tab, stack: dict[str, Any]) -> Page:
+    page = t.go("/login")
+    page.get_by_label("Admin token").fill("adm_not-the-token")
+    page.get_by_role("button", name="Log in as administrator").click()
+    expect(page.get_by_role("alert")).to_contain_text("invalid")
+    page.get_by_label("Admin token").fill(stack["admin_token"])
+    page.get_by_role("button", name="Log in as administrator").click()
+    expect(page.get_by_role("heading", level=1, name="Admin · Plans")).to_be_visible()
+    return page
+
+
+# --- the developer's journey -------------------------------------------------------------------
+
+
+def test_catalog_lists_published_and_deprecated_apis_with_sunset_and_renders_openapi(dev, stack):
+    page = dev.go("/")
+    cards = page.locator(".api-card")
+    expect(cards).to_have_count(2)  # v0 is retired: not in the catalog
+    v2, v1 = page.locator("[data-api=demo-v2]"), page.locator("[data-api=demo-v1]")
+    expect(v2).to_contain_text("published")
+    expect(v1).to_contain_text("deprecated")
+    sunset = httpx.get(f"{stack['management_url']}/v1/catalog/demo-v1").json()["sunset_at"]
+    expect(v1.locator("time")).to_have_attribute("datetime", sunset)
+    shot(page, "catalog")
+
+    v2.get_by_role("link", name="Documentation for demo v2").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("demo v2")
+    expect(page.get_by_text(f"{stack['gateway_url']}/demo/v2")).to_be_visible()
+    get_echo = page.locator("[data-operation='GET /echo/{message}']")
+    expect(get_echo).to_contain_text("Echo a message")
+    get_echo.locator("summary").click()
+    params = get_echo.locator("table").first
+    expect(params).to_contain_text("message")  # from the path item
+    expect(params).to_contain_text("verbose")  # through a $ref
+    expect(params).to_contain_text("boolean, default false")
+    expect(get_echo).to_contain_text("The request as the upstream saw it.")
+    post_echo = page.locator("[data-operation='POST /echo/{message}']")
+    expect(post_echo).to_contain_text("Echo a JSON body")
+    shot(page, "api-doc")
+
+    # A version without a document says so instead of failing.
+    page = dev.go("/catalog/demo-v1")
+    expect(page.get_by_role("note")).to_contain_text("deprecated")
+    expect(page.get_by_text("This API has no OpenAPI document yet.")).to_be_visible()
+
+
+def test_developer_signs_up_subscribes_to_free_and_gets_a_key_shown_once(dev, stack):
+    page = dev.go("/")
+    sign_up(page, DEV1, name="Ada's app")
+    expect(page.locator(".who")).to_have_text(DEV1)
+    shot(page, "plans")
+
+    free = page.locator("[data-plan=free]")
+    free.get_by_role("button", name="Subscribe to Free").click()
+    expect(page.locator("[data-plan=free] .sub-state")).to_contain_text("subscribed")
+    expect(page.locator("#flash")).to_contain_text("You are subscribed to Free")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Keys").click()
+    expect(page.get_by_text("You have no keys yet.")).to_be_visible()
+    page.get_by_label("Name").fill("laptop")
+    page.get_by_role("button", name="Create key").click()
+    panel = page.locator(".secret-panel")
+    expect(panel).to_contain_text("only time the key is shown")
+    key = page.get_by_test_id("new-key").input_value()
+    assert re.fullmatch(r"tw_[A-Za-z0-9]{20,}", key), key
+    row = key_row(page, key)
+    expect(row).to_contain_text("laptop")
+    expect(row).to_contain_text("active")
+    assert key not in page.locator("table").inner_text()  # the list shows the hint only
+    journey.update(key=key, key_id=row.get_attribute("data-key"))
+    shot(page, "keys")
+
+    panel.get_by_role("button", name=re.compile("dismiss")).click()
+    expect(panel).to_have_count(0)
+    page.reload()
+    expect(page.get_by_role("heading", level=1, name="API keys")).to_be_visible()
+    expect(key_row(page, key)).to_be_visible()  # still logged in: the session survives reload
+    assert key not in page.content()
+    storage = page.evaluate("JSON.stringify([{...sessionStorage}, {...localStorage}])")
+    assert key not in storage and journey["key_id"]
+
+    assert gateway_get(stack, key).status_code == 200
+
+
+def test_usage_view_shows_the_call(dev):
+    page = dev.go("/usage")
+    requests = page.locator("[data-stat=requests] dd")
+    deadline = time.monotonic() + DEADLINE
+    while requests.inner_text() == "0" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.get_by_role("button", name="Refresh").click()
+        expect(page.get_by_role("button", name="Refresh")).to_be_enabled()
+    expect(requests).to_have_text("1")
+    chart = page.locator("svg.chart")
+    expect(chart.locator("rect.s2xx")).to_have_count(1)
+    expect(chart.locator("desc")).to_contain_text("1 request over")
+    shot(page, "usage")
+
+    page.get_by_text("By hour, last 48 hours").click()
+    expect(page.locator("svg.chart title").first).to_contain_text("By hour")
+    expect(page.locator("svg.chart rect.s2xx")).to_have_count(1)
+
+
+def test_try_it_explains_the_missing_cors_and_offers_a_working_curl(dev, stack):
+    page = dev.go("/try")
+    note = page.get_by_test_id("cors-note")
+    expect(note).to_contain_text("does not send CORS headers")
+    expect(page.get_by_role("button", name="Send request")).to_be_disabled()
+    expect(page.get_by_label("Route")).to_contain_text("GET /demo/v2/echo/*")
+    page.get_by_label("API key").fill(journey["key"])
+    curl = page.get_by_test_id("curl").input_value()
+    assert journey["key"] in curl and f"{stack['gateway_url']}/demo/v2/echo/hello" in curl
+    shot(page, "try")
+
+    # The command is ready to run: replay exactly what it says.
+    argv = shlex.split(curl)
+    assert argv[:2] == ["curl", "-i"] and argv[2] == "-H"
+    name, value = argv[3].split(": ", 1)
+    with client() as c:
+        assert c.get(argv[4], headers={name: value}).status_code in (200, 429)
+
+    page.get_by_label("Method").select_option("POST")
+    page.get_by_label("Request body (JSON)").fill('{"it\'s": 1}')
+    argv = shlex.split(page.get_by_test_id("curl").input_value())
+    assert argv[argv.index("--data") + 1] == '{"it\'s": 1}'
+    assert argv[argv.index("-X") + 1] == "POST"
+
+
+def test_rotate_with_grace_then_revoke_with_confirmation(dev, stack):
+    page = dev.go("/keys")
+    old = journey["key"]
+    key_row(page, old).get_by_role("button", name=re.compile("^Rotate")).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Grace period for the old key").select_option(label="1 hour")
+    dialog.get_by_role("button", name="Rotate key").click()
+    expect(dialog).to_have_count(0)
+    new = page.get_by_test_id("new-key").input_value()
+    assert new != old and new.startswith("tw_")
+    expect(page.locator(".secret-panel")).to_contain_text("keeps working until")
+    expect(key_row(page, old)).not_to_contain_text("Never")  # the old key now expires
+    expect(page.locator("tbody tr")).to_have_count(2)
+    assert gateway_get(stack, new).status_code in (200, 429)
+    assert gateway_get(stack, old).status_code in (200, 429)  # the grace period
+
+    # Cancelling the confirmation revokes nothing.
+    key_row(page, new).get_by_role("button", name=re.compile("^Revoke")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(key_row(page, new)).to_contain_text("active")
+
+    key_row(page, new).get_by_role("button", name=re.compile("^Revoke")).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("cannot be undone")
+    dialog.get_by_role("button", name="Revoke key").click()
+    expect(key_row(page, new)).to_contain_text("revoked")
+    expect(key_row(page, new).get_by_role("button")).to_have_count(0)
+    until_status(stack, new, 401, passing={200, 429})
+    journey["new_key"] = new
+
+
+def test_a_second_developer_cannot_see_the_first_ones_keys(tab, stack):
+    t = tab()
+    page = t.go("/")
+    sign_up(page, DEV2)
+    expect(page.locator("[data-plan=free] .sub-state")).to_have_count(0)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Keys").click()
+    expect(page.get_by_text("You have no keys yet.")).to_be_visible()
+    expect(page.get_by_role("note")).to_contain_text("no active subscription")
+    assert journey["key"][-4:] not in page.locator("main").inner_text()
+
+    bearer = {"Authorization": f"Bearer {session_token(page)}"}
+    with client() as c:
+        url = f"{stack['management_url']}/v1/me/keys/{journey['key_id']}"
+        assert c.get(url, headers=bearer).status_code == 404
+        assert c.delete(url, headers=bearer).status_code == 404
+        assert c.get(f"{stack['management_url']}/v1/me/keys", headers=bearer).json()["items"] == []
+
+
+def test_problem_documents_are_shown_as_readable_messages(tab):
+    t = tab()
+    page = t.go("/login")
+    page.get_by_label("E-mail").fill(DEV1)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text("The e-mail address or password is wrong.")
+
+    page = t.go("/signup")
+    page.get_by_label("E-mail").fill(DEV1)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_contain_text("An account with this e-mail address exists")
+
+    # Routes for developers send an anonymous visitor to the log-in page.
+    page = t.go("/keys")
+    expect(page.get_by_role("heading", level=1, name="Log in")).to_be_visible()
+    expect(page.locator("#flash")).to_contain_text("Log in to see that page.")
+
+
+def test_admin_manages_plans_and_approves_a_subscription(tab, dev, stack):
+    t = tab()
+    page = admin_login(t, stack)
+    page.get_by_role("button", name="New plan").click()
+    form = page.locator(".plan-form")
+    form.get_by_label("Name").fill("Partner")
+    form.get_by_label("APIs granted").fill("demo")
+    form.get_by_label("Requests per minute").fill("100")
+    form.get_by_label("Monthly fee").fill("10")
+    form.get_by_label("Overage per 1,000 requests").fill("0.25")
+    form.get_by_label("Subscriptions need an administrator\u2019s approval").check()
+    form.get_by_role("button", name="Create plan").click()
+    row = page.locator("tbody tr").filter(has_text="Partner")
+    expect(row).to_contain_text("$10.00 / month")
+    expect(row).to_contain_text("100 requests per minute")
+    expect(row).to_contain_text("required")
+    shot(page, "admin-plans")
+
+    row.get_by_role("button", name="Edit Partner").click()
+    page.locator(".plan-form").get_by_label("Requests per minute").fill("120")
+    page.locator(".plan-form").get_by_role("button", name="Save changes").click()
+    expect(row).to_contain_text("120 requests per minute")
+
+    # The developer asks for it: pending until an administrator approves.
+    dpage = dev.go("/plans")
+    partner = dpage.locator(".plan-card").filter(has_text="Partner")
+    expect(partner).to_contain_text("$10.00 / month")
+    partner.get_by_role("button", name="Request Partner").click()
+    partner = dpage.locator(".plan-card").filter(has_text="Partner")
+    expect(partner).to_contain_text("pending approval")
+    expect(dpage.locator("#flash")).to_contain_text("pending approval")
+    shot(dpage, "plans-pending")
+
+    admin_section(page, "Approvals")
+    pending = page.locator("tbody tr").filter(has_text="Ada's app")
+    pending.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("No subscription is waiting for approval.")).to_be_visible()
+    dpage.reload()
+    expect(dpage.locator(".plan-card").filter(has_text="Partner")).to_contain_text("subscribed")
+
+    # Retire it: gone from the developers' list of plans open for subscription.
+    admin_section(page, "Plans")
+    page.locator("tbody tr").filter(has_text="Partner").get_by_role(
+        "button", name="Retire Partner").click()
+    page.get_by_role("dialog").get_by_role("button", name="Retire plan").click()
+    expect(page.locator("tbody tr").filter(has_text="Partner")).to_contain_text("retired")
+
+
+def test_admin_moves_an_api_along_its_lifecycle(tab, stack):
+    with client() as c:
+        r = c.post(f"{stack['management_url']}/v1/admin/apis", headers=admin_headers(stack), json={
+            "name": "weather", "version": "v1", "base_path": "/weather/v1",
+            "upstreams": [{"url": stack["upstream_url"]}], "description": "Forecasts."})
+        assert r.status_code == 201, r.text
+    t = tab()
+    page = admin_login(t, stack)
+    admin_section(page, "APIs")
+    row = page.locator("tr[data-api]").filter(has_text="weather")
+    expect(row).to_contain_text("draft")
+    row.get_by_role("button", name="Publish weather v1").click()
+    page.get_by_role("dialog").get_by_role("button", name="Publish").click()
+    expect(row).to_contain_text("published")
+
+    row.get_by_role("button", name="Deprecate weather v1").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Sunset date (UTC)").fill("2099-12-31")
+    dialog.get_by_role("button", name="Deprecate").click()
+    expect(row).to_contain_text("deprecated")
+    expect(row).to_contain_text("Dec 31, 2099")
+    shot(page, "admin-apis")
+
+    page = t.go("/")
+    weather = page.locator(".api-card").filter(has_text="weather")
+    expect(weather).to_contain_text("sunset Dec 31, 2099")
+
+
+def test_admin_sees_usage_and_audit_and_suspends_the_developer(tab, dev, stack):
+    t = tab()
+    page = admin_login(t, stack)
+    admin_section(page, "Usage")
+    top = page.locator("tbody tr").filter(has_text="Ada's app")
+    expect(top).to_be_visible()
+    top.get_by_role("link", name="Ada's app").click()
+    expect(page.get_by_role("heading", name="Usage of Ada's app")).to_be_visible()
+    expect(page.locator("svg.chart rect.s2xx").first).to_be_visible()
+    shot(page, "admin-usage")
+
+    admin_section(page, "Consumers")
+    row = page.locator("tr[data-consumer]").filter(has_text="Ada's app")
+    row.get_by_role("button", name="Suspend Ada's app").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Reason (recorded in the audit log)").fill("unpaid invoice")
+    dialog.get_by_role("button", name="Suspend consumer").click()
+    expect(row).to_contain_text("suspended")
+    expect(row.get_by_role("button", name="Resume Ada's app")).to_be_visible()
+    shot(page, "admin-consumers")
+    # The old key is still inside its grace period: only the suspension refuses it now.
+    until_status(stack, journey["key"], 403, passing={200, 429})
+
+    admin_section(page, "Audit log")
+    page.get_by_label("Action").fill("consumer.suspend")
+    page.get_by_role("button", name="Filter").click()
+    entry = page.locator("tr[data-audit]")
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text("unpaid invoice")
+    expect(entry).to_contain_text("admin-token")
+    shot(page, "admin-audit")
+
+    # The suspended developer gets a readable 403 when creating a key.
+    dpage = dev.go("/keys")
+    dpage.get_by_label("Name").fill("another")
+    dpage.get_by_role("button", name="Create key").click()
+    expect(dpage.get_by_role("alert")).to_have_text(
+        "This consumer is suspended; new keys cannot be created.")
+
+
+def test_server_strings_are_shown_as_text_never_markup(tab, stack):
+    markup = '<img src=x onerror="window.__pwned=1"><b>Bold</b>'
+    with client() as c:
+        r = c.post(f"{stack['management_url']}/v1/admin/plans", headers=admin_headers(stack),
+                   json={"name": markup[:100], "description": markup, "apis": ["demo"]})
+        assert r.status_code == 201, r.text
+    t = tab()
+    page = t.go("/plans")
+    card = page.locator(".plan-card").filter(has_text="onerror")
+    expect(card.get_by_role("heading", level=2)).to_have_text(markup[:100])
+    expect(card).to_contain_text(markup)
+    assert page.locator("main img, main b").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_the_portal_never_parses_html_and_keeps_keys_out_of_storage():
+    scripts = {p.name: p.read_text() for p in PORTAL.rglob("*.js")}
+    sources = "\n".join(scripts.values())
+    sinks = r"\.(inner|outer)HTML\b|insertAdjacentHTML|document\.write|\beval\(|new Function"
+    assert not re.findall(sinks, sources)
+    assert not re.search(r"localStorage\.\w|localStorage\[|document\.cookie", sources)
+    # The session is the only thing stored, in one module.
+    stored = [name for name, text in scripts.items() if re.search(r"sessionStorage\.\w", text)]
+    assert stored == ["api.js"]
+
+
+def test_small_screens_get_a_usable_layout(tab, stack):
+    t = tab(width=390, height=844)
+    page = t.go("/login")
+    page.get_by_label("E-mail").fill(DEV2)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name="API keys")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Try it")).to_be_attached()
+    # Nothing wider than the screen but the scrollable table wrappers.
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, overflow
+    shot(page, "mobile-keys")
+    page = t.go("/")
+    expect(page.locator(".api-card").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    shot(page, "mobile-catalog")
