@@ -74,6 +74,9 @@ def _pipeline(event: APIGatewayProxyEventV2) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         return _pipeline(APIGatewayProxyEventV2(event))
+    except aws_events.BadEvent:
+        rid = aws_events.request_id_of(APIGatewayProxyEventV2(event))
+        return aws_events.to_response(gateway.render(Verdict(Outcome.BAD_REQUEST, rid)))
     except Exception:
         logger.exception("router failed")
         return aws_events.internal_error(aws_events.request_id_of(APIGatewayProxyEventV2(event)))

@@ -25,6 +25,7 @@ booleans only: API Gateway rejects nested values); :func:`verdict_context` and
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +60,10 @@ AnyV2Event = APIGatewayProxyEventV2 | APIGatewayAuthorizerEventV2
 
 #: Marks context written by *our* authorizer; the router trusts nothing else.
 CONTEXT_MARK = "tollway/1"
+
+
+class BadEvent(ValueError):
+    """An event API Gateway would not send (e.g. a body that is not base64)."""
 
 
 def request_id_of(event: AnyV2Event) -> str:
@@ -130,8 +135,10 @@ def _body(event: AnyV2Event) -> bytes:
     if not body:
         return b""
     if event.get("isBase64Encoded"):
-        # API Gateway only sends valid base64; stray characters are discarded, not fatal.
-        return base64.b64decode(body)
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadEvent("isBase64Encoded body is not base64") from None
     return str(body).encode("utf-8")
 
 

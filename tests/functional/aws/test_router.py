@@ -225,3 +225,11 @@ def test_stage_prefix_is_stripped_on_a_named_stage(world, route):
     resp = route(ev)
     assert resp["statusCode"] == 200
     assert body(resp)["path"] == "/echo/hello"
+
+
+def test_400_for_a_body_flagged_base64_that_is_not(world, route):
+    ev = world.proxy(key=world.keys["a"], method="POST")
+    ev["body"], ev["isBase64Encoded"] = "not base64!", True
+    resp = route(ev)
+    assert resp["statusCode"] == 400
+    assert resp["headers"]["X-Request-Id"] == "KUs8BiEIIAM0001"
