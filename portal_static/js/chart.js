@@ -5,11 +5,12 @@ import { fmt, h, s } from "./dom.js";
 export const CLASSES = ["2xx", "3xx", "4xx", "5xx", "1xx"];
 const LABELS = { "1xx": "1xx informational", "2xx": "2xx success", "3xx": "3xx redirect", "4xx": "4xx client error", "5xx": "5xx server error" };
 
+/** A round axis maximum split into four whole, round steps: 4, 8, 20, 40, 100, 200 … */
 function niceMax(x) {
-  if (x <= 4) return 4;
-  const p = 10 ** Math.floor(Math.log10(x));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= x) return m * p;
-  return 10 * p;
+  const raw = Math.max(1, x / 4);
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw && Number.isInteger(s));
+  return 4 * (step || 10 * p);
 }
 
 /**
@@ -37,7 +38,7 @@ export function stackedBars(buckets, { title, unit = "request" } = {}) {
       s("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, fmt.n(v)));
   });
 
-  const every = Math.max(1, Math.ceil(buckets.length / 8));
+  const every = Math.max(1, Math.ceil(buckets.length / 8)); // labels counted back from the newest
   const bars = buckets.map((b, i) => {
     const x = left + i * slot + (slot - barW) / 2;
     let acc = 0;
@@ -54,7 +55,7 @@ export function stackedBars(buckets, { title, unit = "request" } = {}) {
       // a full-height transparent target so hovering an empty period still explains it
       s("rect", { x: left + i * slot, width: slot, y: top, height: plotH, class: "hit" }),
       segments,
-      i % every === 0 ? s("text", { x: x + barW / 2, y: H - bottom + 16, "text-anchor": "middle", class: "xlabel" }, b.short) : null);
+      (buckets.length - 1 - i) % every === 0 ? s("text", { x: x + barW / 2, y: H - bottom + 16, "text-anchor": "middle", class: "xlabel" }, b.short) : null);
   });
 
   const svg = s("svg", {

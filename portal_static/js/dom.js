@@ -73,6 +73,11 @@ export function button(label, props = {}) {
   return h("button", { type: "button", class: "btn", ...props }, label);
 }
 
+/** A table cell holding a row's buttons (flex on an inner div: a flex <td> breaks the row). */
+export function actionsCell(...children) {
+  return h("td", { class: "actions-cell" }, h("div", { class: "row-actions" }, children));
+}
+
 export function table(headers, rows, { caption, empty = "Nothing here yet." } = {}) {
   if (!rows.length) return h("p", { class: "empty" }, empty);
   return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption || "Table" },

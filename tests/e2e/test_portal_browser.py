@@ -360,6 +360,7 @@ def test_rotate_with_grace_then_revoke_with_confirmation(dev, stack):
     key_row(page, old).get_by_role("button", name=re.compile("^Rotate")).click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Grace period for the old key").select_option(label="1 hour")
+    shot(page, "rotate-dialog")
     dialog.get_by_role("button", name="Rotate key").click()
     expect(dialog).to_have_count(0)
     new = page.get_by_test_id("new-key").input_value()

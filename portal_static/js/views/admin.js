@@ -1,7 +1,7 @@
 // The administrator's view: plans, API lifecycle, consumers, approvals, usage, audit log.
 
 import { api, fetchAll } from "../api.js";
-import { add, badge, button, clear, field, fmt, h, nextId, table, time } from "../dom.js";
+import { actionsCell, add, badge, button, clear, field, fmt, h, nextId, table, time } from "../dom.js";
 import { busy, flash, loading, openDialog } from "../ui.js";
 import { apisText, limitLines, priceLines } from "./plans.js";
 import { WINDOWS, controls, drawUsage } from "./usage.js";
@@ -128,7 +128,7 @@ async function plansSection(body, errors) {
         h("td", {}, apisText(p.apis)),
         h("td", {}, p.requires_approval ? "required" : "—"),
         h("td", {}, p.retired ? badge("retired") : badge("open", "active")),
-        h("td", { class: "row-actions" }, p.retired ? null : [
+        actionsCell(p.retired ? null : [
           button("Edit", { "aria-label": `Edit ${p.name}`, on: { click: () => openForm(p) } }),
           button("Retire", { class: "btn btn-danger", "aria-label": `Retire ${p.name}`, on: { click: (e) => retire(p, e.currentTarget) } }),
         ]));
@@ -203,7 +203,7 @@ async function apisSection(body, errors) {
         h("td", {}, badge(a.lifecycle)),
         h("td", {}, a.sunset_at ? time(a.sunset_at) : "—"),
         h("td", {}, fmt.n(a.routes.length)),
-        h("td", { class: "row-actions" },
+        actionsCell(
           NEXT[a.lifecycle] ? button(NEXT[a.lifecycle][1], {
             class: a.lifecycle === "deprecated" ? "btn btn-danger" : "btn",
             "aria-label": `${NEXT[a.lifecycle][1].replace("…", "")} ${a.name} ${a.version}`,
@@ -253,7 +253,7 @@ async function consumersSection(body, errors) {
         h("td", {}, badge(c.status)),
         h("td", {}, c.owner ? h("code", {}, c.owner) : "— (made by an admin)"),
         h("td", {}, time(c.created_at)),
-        h("td", { class: "row-actions" },
+        actionsCell(
           h("a", { class: "btn", href: `#/admin/usage?consumer=${encodeURIComponent(c.id)}`, "aria-label": `Usage of ${c.name}` }, "Usage"),
           c.status === "active"
             ? button("Suspend", { class: "btn btn-danger", "aria-label": `Suspend ${c.name}`, on: { click: (e) => change(c, "suspend", e.currentTarget) } })
@@ -286,7 +286,7 @@ async function approvalsSection(body, errors) {
         h("th", { scope: "row" }, names.get(s.consumer_id) || s.consumer_id, h("div", { class: "hint" }, h("code", {}, s.consumer_id))),
         h("td", {}, h("code", {}, s.plan_id)),
         h("td", {}, time(s.created_at, true)),
-        h("td", { class: "row-actions" },
+        actionsCell(
           button("Approve", { class: "btn btn-primary", on: { click: (e) => decide(s, "approve", e.currentTarget) } }),
           button("Reject", { class: "btn btn-danger", on: { click: (e) => decide(s, "reject", e.currentTarget) } })))),
     { caption: "Subscriptions awaiting approval", empty: "No subscription is waiting for approval." }));

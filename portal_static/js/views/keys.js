@@ -1,7 +1,7 @@
 // API keys: create (plaintext shown once), list (hints only), rotate with grace, revoke.
 
 import { api, fetchAll } from "../api.js";
-import { add, badge, button, clear, field, fmt, h, table, time } from "../dom.js";
+import { actionsCell, add, badge, button, clear, field, fmt, h, table, time } from "../dom.js";
 import { busy, flash, loading, openDialog, secretPanel, showError } from "../ui.js";
 
 const GRACE = [
@@ -69,7 +69,7 @@ export async function view(root) {
       h("td", {}, badge(key.state)),
       h("td", {}, time(key.created_at)),
       h("td", {}, key.expires_at ? time(key.expires_at, true) : "Never"),
-      h("td", { class: "row-actions" }, active ? [
+      actionsCell(active ? [
         button("Rotate", { "aria-label": `Rotate ${key.name} (${key.hint})`, on: { click: (e) => rotate(key, e.currentTarget) } }),
         button("Revoke", { class: "btn btn-danger", "aria-label": `Revoke ${key.name} (${key.hint})`, on: { click: (e) => revoke(key, e.currentTarget) } }),
       ] : null));
