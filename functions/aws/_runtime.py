@@ -49,9 +49,9 @@ def with_secrets(env: Mapping[str, str], client: Any = None) -> dict[str, str]:
     if not ids:
         return out
     if client is None:
-        import boto3
+        import botocore.session
 
-        client = boto3.client("secretsmanager")
+        client = botocore.session.get_session().create_client("secretsmanager")
     for secret_id in ids:
         raw = client.get_secret_value(SecretId=secret_id)["SecretString"]
         try:

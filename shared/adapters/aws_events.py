@@ -9,9 +9,10 @@ Inbound, both the proxy event and the REQUEST authorizer event become one
   Credential headers are split back on commas, so two ``X-Api-Key`` headers stay two
   values (and the gateway answers 400 "ambiguous"), exactly as on the local stack.
 - ``cookies`` (a separate list in 2.0) become one ``cookie`` header.
-- The request id is API Gateway's ``requestContext.requestId`` (made URL-safe), written
-  over any client ``X-Request-Id``: it is the same in the authorizer, the router, the
-  access log and X-Ray, and metering deduplicates by it, so a client must not choose it.
+- The request id is API Gateway's ``requestContext.requestId`` (made URL-safe), passed as
+  ``GatewayRequest.request_id``: it is the same in the authorizer, the router, the access
+  log and X-Ray, and metering deduplicates by it. A client's ``X-Request-Id`` is only a
+  correlation id, propagated upstream and echoed back, never the metering key.
 - Bodies are base64-decoded when ``isBase64Encoded``.
 
 Outbound, a :class:`GatewayResponse` becomes the 2.0 response dict; bodies that are not
@@ -89,8 +90,6 @@ def to_request(event: AnyV2Event) -> GatewayRequest:
     headers: list[tuple[str, str]] = []
     for name, value in (event.get("headers") or {}).items():
         name, value = str(name).lower(), str(value)
-        if name == "x-request-id":
-            continue
         if name in _SPLIT_ON_COMMA and "," in value:
             headers.extend((name, part.strip()) for part in value.split(","))
         else:
@@ -101,9 +100,6 @@ def to_request(event: AnyV2Event) -> GatewayRequest:
     cookies = event.get("cookies") or []  # absent, not empty, when there are none
     if cookies:
         headers.append(("cookie", "; ".join(cookies)))
-    rid = request_id_of(event)
-    if rid:
-        headers.append(("x-request-id", rid))
     return GatewayRequest(
         method=http.method or "",
         path=_path(event),
@@ -111,6 +107,7 @@ def to_request(event: AnyV2Event) -> GatewayRequest:
         headers=tuple(headers),
         body=_body(event),
         source_ip=source_ip,
+        request_id=request_id_of(event),
     )
 
 

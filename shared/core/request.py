@@ -44,6 +44,7 @@ class GatewayRequest:
     headers: tuple[tuple[str, str], ...] = ()  # names lower-cased, duplicates kept
     body: bytes = b""
     source_ip: str = ""
+    request_id: str = ""  # set only by a front door whose platform issues one (AWS)
 
     def header_values(self, name: str) -> list[str]:
         return [v for k, v in self.headers if k == name]
@@ -84,11 +85,19 @@ def validate(req: GatewayRequest, max_body: int = MAX_BODY_BYTES) -> Outcome:
 
 
 def request_id(req: GatewayRequest) -> str:
-    """The caller's ``X-Request-Id`` when well-formed, else a fresh one."""
+    """The gateway's own id for this request: the platform's when the front door has one,
+    else a fresh one. Never the caller's: metering deduplicates by it, so a caller who could
+    choose it could have many requests billed as one."""
+    return req.request_id or secrets.token_hex(16)
+
+
+def correlation_id(req: GatewayRequest, own: str) -> str:
+    """The caller's ``X-Request-Id`` when well-formed (propagated upstream and echoed back,
+    for the caller's tracing), else the gateway's own id."""
     given = req.header("x-request-id")
     if given is not None and _REQUEST_ID.match(given):
         return given
-    return secrets.token_hex(16)
+    return own
 
 
 def decode_headers(raw: Mapping[str, str] | list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

@@ -34,6 +34,7 @@ from shared.core.request import (
     MAX_BODY_BYTES,
     GatewayRequest,
     GatewayResponse,
+    correlation_id,
     request_id,
     validate,
 )
@@ -61,7 +62,7 @@ _WWW_AUTH = 'Bearer realm="tollway", ApiKey realm="tollway" header="X-Api-Key"'
 @dataclass(slots=True)
 class Verdict:
     outcome: Outcome
-    request_id: str
+    request_id: str  # the gateway's own: logs, metering dedup
     consumer_id: str = ""
     key_id: str = ""
     plan_id: str = ""
@@ -72,6 +73,11 @@ class Verdict:
     cost: int = 0
     fail_open: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    correlation_id: str = ""  # X-Request-Id as sent upstream and back: the caller's, if any
+
+    @property
+    def echo_id(self) -> str:
+        return self.correlation_id or self.request_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +157,8 @@ class Gateway:
     def decide(self, req: GatewayRequest) -> Verdict:
         rid = request_id(req)
         v = Verdict(validate(req, self.max_body), rid)
+        if v.outcome is Outcome.OK:  # the header is only read once it is known to be clean
+            v.correlation_id = correlation_id(req, rid)
         if v.outcome is not Outcome.OK:
             return v
         try:
@@ -216,12 +224,12 @@ class Gateway:
     def render(v: Verdict) -> GatewayResponse:
         """The HTTP response for a denial."""
         status, body = problem(v.outcome)
-        headers = {"Content-Type": PROBLEM_CONTENT_TYPE, "X-Request-Id": v.request_id}
+        headers = {"Content-Type": PROBLEM_CONTENT_TYPE, "X-Request-Id": v.echo_id}
         headers.update(v.headers)
         if status == 401:
             headers = {
                 "Content-Type": PROBLEM_CONTENT_TYPE,
-                "X-Request-Id": v.request_id,
+                "X-Request-Id": v.echo_id,
                 "WWW-Authenticate": _WWW_AUTH,
             }
         return GatewayResponse(status, headers, body)
@@ -236,7 +244,7 @@ class Gateway:
             if k not in HOP_BY_HOP and k not in _CREDENTIAL_HEADERS and k != "x-request-id"
         ]
         headers += [
-            ("x-request-id", v.request_id),
+            ("x-request-id", v.echo_id),
             ("x-tollway-consumer", v.consumer_id),
             ("x-tollway-plan", v.plan_id),
         ]
@@ -259,7 +267,7 @@ class Gateway:
             self.metrics.timing("UpstreamLatency", (time.perf_counter() - started) * 1000)
         out = {k: val for k, val in resp.headers if k.lower() not in HOP_BY_HOP}
         out.update(v.headers)
-        out["X-Request-Id"] = v.request_id
+        out["X-Request-Id"] = v.echo_id
         return GatewayResponse(resp.status, out, resp.body)
 
     def handle(self, req: GatewayRequest) -> GatewayResponse:

@@ -246,10 +246,14 @@ def test_one_usage_event_per_authenticated_request_and_none_for_anonymous(world)
     world.request()
     assert [e.status for e in world.usage.events] == [200, 404]
     e = world.usage.events[0]
-    assert (e.request_id, e.consumer_id, e.key_id, e.api_id, e.method) == (
-        "req-00000001",
-        "con_a",
-        "key_a",
-        "demo-v2",
-        "GET",
-    )
+    assert (e.consumer_id, e.key_id, e.api_id, e.method) == ("con_a", "key_a", "demo-v2", "GET")
+
+
+def test_a_reused_client_request_id_cannot_merge_usage_events(world):
+    # GIVEN a caller who sends the same X-Request-Id twice (metering dedups by request id)
+    for _ in range(2):
+        resp = world.request(key=world.keys["a"], headers=[("x-request-id", "req-same-0001")])
+        assert resp.headers["X-Request-Id"] == "req-same-0001"  # still echoed for tracing
+    # THEN the two requests are two events with the gateway's own, distinct ids
+    ids = [e.request_id for e in world.usage.events]
+    assert len(set(ids)) == 2 and "req-same-0001" not in ids
