@@ -89,6 +89,9 @@ DEMO_DOC = {
     },
 }
 
+# Two shared cores and a stack under other tests' load: be patient, but bounded.
+expect.set_options(timeout=15_000)
+
 # What the journey learns as it goes (tests run in file order; -x stops at the first failure).
 journey: dict[str, Any] = {}
 
@@ -127,7 +130,7 @@ class Tab:
             viewport={"width": viewport.get("width", 1280), "height": viewport.get("height", 900)},
             locale="en-US", timezone_id="UTC",
         )
-        self.context.set_default_timeout(10_000)
+        self.context.set_default_timeout(15_000)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
@@ -431,9 +434,9 @@ def test_admin_manages_plans_and_approves_a_subscription(tab, dev, stack):
     form = page.locator(".plan-form")
     form.get_by_label("Name").fill("Partner")
     form.get_by_label("APIs granted").fill("demo")
-    form.get_by_label("Requests per minute").fill("100")
+    form.get_by_label("Per minute").fill("100")
     form.get_by_label("Monthly fee").fill("10")
-    form.get_by_label("Overage per 1,000 requests").fill("0.25")
+    form.get_by_label("Overage per 1,000").fill("0.25")
     form.get_by_label("Subscriptions need an administrator\u2019s approval").check()
     form.get_by_role("button", name="Create plan").click()
     row = page.locator("tbody tr").filter(has_text="Partner")
@@ -443,7 +446,7 @@ def test_admin_manages_plans_and_approves_a_subscription(tab, dev, stack):
     shot(page, "admin-plans")
 
     row.get_by_role("button", name="Edit Partner").click()
-    page.locator(".plan-form").get_by_label("Requests per minute").fill("120")
+    page.locator(".plan-form").get_by_label("Per minute").fill("120")
     page.locator(".plan-form").get_by_role("button", name="Save changes").click()
     expect(row).to_contain_text("120 requests per minute")
 
@@ -470,6 +473,12 @@ def test_admin_manages_plans_and_approves_a_subscription(tab, dev, stack):
         "button", name="Retire Partner").click()
     page.get_by_role("dialog").get_by_role("button", name="Retire plan").click()
     expect(page.locator("tbody tr").filter(has_text="Partner")).to_contain_text("retired")
+    # The developer still sees (and may cancel) a subscription to the retired plan.
+    dpage.reload()
+    expect(dpage.locator(".plan-card").filter(has_text="Partner")).to_have_count(0)
+    retired = dpage.get_by_role("region", name="Your subscriptions to retired plans")
+    expect(retired.locator("tbody tr")).to_have_count(1)
+    expect(retired).to_contain_text("subscribed")
 
 
 def test_admin_moves_an_api_along_its_lifecycle(tab, stack):
@@ -495,9 +504,25 @@ def test_admin_moves_an_api_along_its_lifecycle(tab, stack):
     expect(row).to_contain_text("Dec 31, 2099")
     shot(page, "admin-apis")
 
+    # Its OpenAPI document, pasted as JSON: a typo is reported, then the fixed one stored.
+    upload = row.get_by_role("button", name="Upload the OpenAPI document of weather v1")
+    upload.click()
+    page.get_by_role("dialog").get_by_label("Document (JSON)").fill("{not json")
+    page.get_by_role("dialog").get_by_role("button", name="Store document").click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid JSON")
+    upload.click()
+    doc = ('{"openapi": "3.0.3", "info": {"title": "Weather", "version": "1"}, "paths": '
+           '{"/forecast": {"get": {"summary": "Tomorrow\'s forecast", "responses": '
+           '{"200": {"description": "A forecast."}}}}}}')
+    page.get_by_role("dialog").get_by_label("Document (JSON)").fill(doc)
+    page.get_by_role("dialog").get_by_role("button", name="Store document").click()
+    expect(page.locator("#flash")).to_contain_text("Stored the OpenAPI document")
+
     page = t.go("/")
     weather = page.locator(".api-card").filter(has_text="weather")
     expect(weather).to_contain_text("sunset Dec 31, 2099")
+    weather.get_by_role("link", name="Documentation for weather v1").click()
+    expect(page.locator("[data-operation='GET /forecast']")).to_contain_text("Tomorrow's forecast")
 
 
 def test_admin_sees_usage_and_audit_and_suspends_the_developer(tab, dev, stack):

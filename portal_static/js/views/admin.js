@@ -31,8 +31,8 @@ export async function view(root, { args, query }) {
 // --- plans --------------------------------------------------------------------------------
 
 const LIMITS = [
-  ["rate_per_second", "Requests per second"], ["rate_per_minute", "Requests per minute"],
-  ["quota_per_day", "Requests per day"], ["quota_per_month", "Requests per month"],
+  ["rate_per_second", "Per second"], ["rate_per_minute", "Per minute"],
+  ["quota_per_day", "Per day"], ["quota_per_month", "Per month"],
 ];
 
 function planForm(plan, onDone, errors) {
@@ -58,10 +58,10 @@ function planForm(plan, onDone, errors) {
     h("h2", { id: "plan-form-title" }, plan ? `Edit plan “${plan.name}”` : "New plan"),
     h("div", { class: "row" }, field("Name", c.name), field("APIs granted", c.apis, "API names, comma-separated; * grants every API.")),
     field("Description", c.description),
-    h("fieldset", {}, h("legend", {}, "Limits (empty: no limit)"),
+    h("fieldset", {}, h("legend", {}, "Limits in requests (empty: no limit)"),
       h("div", { class: "row four" }, LIMITS.map(([name, label]) => field(label, c[name])))),
     h("fieldset", {}, h("legend", {}, "Price (US dollars)"),
-      h("div", { class: "row" }, field("Monthly fee", c.monthly_fee), field("Included requests a month", c.included_requests), field("Overage per 1,000 requests", c.overage))),
+      h("div", { class: "row" }, field("Monthly fee", c.monthly_fee), field("Included requests", c.included_requests), field("Overage per 1,000", c.overage))),
     h("div", { class: "row" }, field("Algorithm", c.algorithm), field("When the store is down", c.fail_mode), field("Cost per request", c.request_cost)),
     h("div", { class: "check" }, c.requires_approval, h("label", { for: c.requires_approval.id }, "Subscriptions need an administrator’s approval")),
     h("div", { class: "actions" },

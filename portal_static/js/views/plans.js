@@ -1,7 +1,7 @@
 // Plans on offer: limits and price, with subscribe / cancel for a logged-in developer.
 
 import { api, fetchAll, isDeveloper } from "../api.js";
-import { add, badge, button, fmt, h } from "../dom.js";
+import { actionsCell, add, badge, button, fmt, h, table, time } from "../dom.js";
 import { busy, flashNext, navigate, openDialog, showError } from "../ui.js";
 
 /** ["5 per minute", "1,000 per day"] — or ["No rate or quota limits"]. */
@@ -93,5 +93,23 @@ export async function list(view) {
       subscriptionState(sub),
       h("div", { class: "actions" }, action));
   })));
+
+  // Subscriptions to plans no longer open (retired): /v1/plans does not list them.
+  const open = new Set(plans.map((p) => p.id));
+  const others = [...live.values()].filter((s) => !open.has(s.plan_id));
+  if (others.length) {
+    add(view, h("section", { "aria-labelledby": "other-subs" },
+      h("h2", { id: "other-subs" }, "Your subscriptions to retired plans"),
+      h("p", { class: "hint" }, "These plans take no new subscribers; yours keep working until you cancel them."),
+      table(["Plan", "Status", "Since", "Actions"], others.map((s) => h("tr", {},
+        h("th", { scope: "row" }, h("code", {}, s.plan_id)),
+        h("td", {}, badge(s.status === "pending" ? "pending approval" : "subscribed", s.status)),
+        h("td", {}, time(s.created_at)),
+        actionsCell(button("Cancel", { "aria-label": `Cancel the subscription to ${s.plan_id}`, on: { click: (e) => busy(e.currentTarget, errors, async () => {
+          await api(`/v1/me/subscriptions/${encodeURIComponent(s.id)}`, { method: "DELETE" });
+          flashNext("Subscription cancelled.");
+          navigate("#/plans");
+        }) } })))), { caption: "Subscriptions to retired plans" })));
+  }
   showError(errors, null);
 }
