@@ -30,7 +30,7 @@ def test_proxy_event_becomes_one_gateway_request():
     req = aws_events.to_request(proxy())
     assert (req.method, req.path, req.query) == ("GET", "/demo/v2/echo/hello", "lang=en&page=2")
     assert req.header("cookie") == "session=abc123; theme=dark"
-    assert req.header("x-request-id") == "KUs8BiEIIAMEVdw"
+    assert req.request_id == "KUs8BiEIIAMEVdw"
     assert req.source_ip == "203.0.113.10"
     assert req.header("x-forwarded-for") is None  # API Gateway's own hop; the gateway re-adds it
     assert req.body == b""
@@ -40,7 +40,7 @@ def test_authorizer_event_becomes_the_same_kind_of_request():
     ev = APIGatewayAuthorizerEventV2(event("http_api_v2_authorizer_request"))
     req = aws_events.to_request(ev)
     assert (req.method, req.path, req.query) == ("GET", "/demo/v2/echo/hello", "lang=en")
-    assert req.header("x-request-id") == "KUs8DkGKoAMEb_x"  # '/' made URL-safe, '=' dropped
+    assert req.request_id == "KUs8DkGKoAMEb_x"  # '/' made URL-safe, '=' dropped
 
 
 def test_client_forwarded_for_chain_is_kept_without_api_gateways_hop():

@@ -26,21 +26,24 @@ def route(handlers, ctx):
     return lambda ev: handlers["router"].handler(ev, ctx)
 
 
-def test_200_with_ratelimit_headers_and_api_gateway_request_id(world, route):
+def test_200_with_ratelimit_headers_and_api_gateway_request_id(world, route, capsys):
     resp = route(world.proxy(key=world.keys["a"], headers={"x-request-id": "client-chosen-1"}))
     assert resp["statusCode"] == 200
     assert resp["isBase64Encoded"] is False
     h = resp["headers"]
     assert h["RateLimit-Policy"] == '"per-minute";q=3;w=60'
     assert h["RateLimit"].startswith('"per-minute";r=2;t=')
-    # API Gateway's requestId, made URL-safe, never the client's: metering dedups by it.
-    assert h["X-Request-Id"] == "KUs8BiEIIAM0001"
+    # The client's X-Request-Id is a correlation id: echoed and propagated upstream...
+    assert h["X-Request-Id"] == "client-chosen-1"
     sent = body(resp)
     assert sent["path"] == "/echo/hello"
     assert sent["query"] == "lang=en&page=2"
     assert sent["headers"]["cookie"] == "session=abc123; theme=dark"
-    assert sent["headers"]["x-request-id"] == "KUs8BiEIIAM0001"
+    assert sent["headers"]["x-request-id"] == "client-chosen-1"
     assert sent["headers"]["x-tollway-consumer"] == "con_a"
+    # ...while metering dedups by API Gateway's requestId (made URL-safe), never the client's.
+    (line,) = usage_lines(capsys.readouterr().out)
+    assert aws_usage.parse(line).request_id == "KUs8BiEIIAM0001"
     assert sent["headers"]["x-forwarded-for"] == "203.0.113.10"
     assert "x-api-key" not in sent["headers"]
     assert "connection" not in {k.lower() for k in h}
