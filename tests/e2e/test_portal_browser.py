@@ -112,10 +112,9 @@ def stack(tmp_path_factory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), (
-        "Chromium is missing at /usr/bin/chromium: run `make test` (mk/portal.mk installs it) "
-        "or `apt-get install -y chromium`."
-    )
+    if not CHROMIUM.exists():  # fail, never skip: a portal nobody tested is not tested
+        pytest.fail("Chromium is missing at /usr/bin/chromium: run `make test` (mk/portal.mk "
+                    "installs it) or `apt-get install -y chromium`.")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield b
