@@ -41,10 +41,17 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
 
 
 @contextlib.contextmanager
-def serve(app: Any, port: int | None = None) -> Iterator[str]:
+def serve(app: Any, port: int | None = None, *, date_header: bool = True) -> Iterator[str]:
     """Run ``app`` under uvicorn on 127.0.0.1 in a background thread; yield its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        lifespan="off",
+        date_header=date_header,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

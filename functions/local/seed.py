@@ -3,6 +3,7 @@ deprecated, published), a free and a pro plan, a demo consumer with a key."""
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from shared.core import keys as keymod
@@ -77,6 +78,60 @@ def demo_apis(upstream_url: str, now: float) -> list[Api]:
     ]
 
 
+def demo_openapi(version: str) -> dict[str, object]:
+    """The demo API's OpenAPI document, shown in the portal."""
+    echo_get = {
+        "summary": "Echo a GET",
+        "description": "Answers with the method, path, query, headers and body it received.",
+        "parameters": [
+            {
+                "name": "rest",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "Any path.",
+            }
+        ],
+        "responses": {"200": {"description": "What the upstream received, as JSON."}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Demo echo API",
+            "version": version,
+            "description": "An echo service behind the Tollway gateway.",
+        },
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}}
+        },
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/echo/{rest}": {
+                "get": echo_get,
+                "post": {
+                    **echo_get,
+                    "summary": "Echo a POST",
+                    "requestBody": {"content": {"application/json": {"schema": {}}}},
+                },
+            },
+            "/status/{code}": {
+                "get": {
+                    "summary": "Answer with a chosen status",
+                    "parameters": [
+                        {
+                            "name": "code",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 200, "maximum": 599},
+                        }
+                    ],
+                    "responses": {"default": {"description": "The status asked for."}},
+                }
+            },
+        },
+    }
+
+
 def is_seeded(store: Store) -> bool:
     return records.get_plan(store, FREE.id) is not None
 
@@ -92,6 +147,9 @@ def seed(store: Store, upstream_url: str, now: float) -> None:
             Subscription("sub_demo", DEMO_CONSUMER, FREE.id, created_at=now)
         )
     )
+    for api in demo_apis(upstream_url, now):
+        text = json.dumps(demo_openapi(api.version), separators=(",", ":"), sort_keys=True)
+        writes += records.doc_writes(api.id, text, {"size": len(text), "updated_at": now}, 0)
     records.save(store, writes)
 
 

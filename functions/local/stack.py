@@ -163,7 +163,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         + ";\n"
     )
     apps = [
-        ("gateway", opts.gateway_port, GatewayApp(gateway)),
+        ("gateway", opts.gateway_port, GatewayApp(gateway, frozenset({urls["portal_url"]}))),
         (
             "management",
             opts.management_port,
@@ -205,9 +205,11 @@ async def _serve(opts: Options, apps: list[tuple[str, int, Any]]) -> None:
                 lifespan="off",
                 access_log=False,
                 server_header=False,
+                # The gateway passes the upstream's Date through (and adds one to denials).
+                date_header=name != "gateway",
             )
         )
-        for _, port, app in apps
+        for name, port, app in apps
     ]
     loop = asyncio.get_running_loop()
 

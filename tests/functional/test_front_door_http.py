@@ -37,7 +37,7 @@ def stack():
         )
         world.gateway.upstream = HttpUpstream()
         world.gateway.max_body = 64 * 1024
-        with serve(GatewayApp(world.gateway)) as gw_url:
+        with serve(GatewayApp(world.gateway), date_header=False) as gw_url:
             yield world, gw_url
         world.gateway.upstream.close()
 
@@ -107,3 +107,38 @@ def test_nul_byte_in_a_header_is_refused_with_400(stack):
         s.sendall(raw)
         data = s.recv(65536)
     assert data.startswith(b"HTTP/1.1 400")
+
+
+def test_cors_preflight_is_answered_before_credentials_for_allowed_origins():
+    world = make_world()
+    app = GatewayApp(world.gateway, frozenset({"http://portal.test"}))
+    with serve(app, date_header=False) as url, client() as c:
+        pre = c.options(
+            f"{url}/demo/v2/echo/x",
+            headers={
+                "Origin": "http://portal.test",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "x-api-key",
+            },
+        )
+        assert pre.status_code == 204
+        assert pre.headers["access-control-allow-origin"] == "http://portal.test"
+        assert "X-Api-Key" in pre.headers["access-control-allow-headers"]
+        denied = c.get(f"{url}/demo/v2/echo/x", headers={"Origin": "http://portal.test"})
+        assert denied.status_code == 401
+        assert "RateLimit" in denied.headers["access-control-expose-headers"]
+        other = c.options(
+            f"{url}/demo/v2/echo/x",
+            headers={"Origin": "http://evil.test", "Access-Control-Request-Method": "GET"},
+        )
+        assert other.status_code == 401 and "access-control-allow-origin" not in other.headers
+
+
+def test_exactly_one_date_header(stack):
+    world, url = stack
+    world.clock.advance(60)
+    with client() as c:
+        r = c.get(f"{url}/demo/v2/echo/hi", headers={"X-Api-Key": world.keys["a"]})
+        assert r.status_code == 200
+        assert len(r.headers.get_list("date")) == 1
+        assert len(c.get(f"{url}/nope").headers.get_list("date")) == 1
