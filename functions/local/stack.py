@@ -180,7 +180,7 @@ def banner(state: dict[str, Any]) -> str:
 Tollway local stack is up.
 
   Gateway      {state["gateway_url"]}
-  Management   {state["management_url"]}   (OpenAPI docs: {state["management_url"]}/docs)
+  Management   {state["management_url"]}   (docs: {state["management_url"]}/v1/docs)
   Portal       {state["portal_url"]}
   Demo upstream {state["upstream_url"]}
 
