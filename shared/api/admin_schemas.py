@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.api.schemas import ConsumerOut, Id, Name, RequestBody, Role, UsageTotals, at, when
 from shared.core.models import Api, Plan
@@ -65,9 +65,20 @@ class ApiUpdateIn(RequestBody):
     description: Description | None = None
 
 
+def _rfc3339(value: object) -> object:
+    """Only an RFC 3339 string: pydantic would also read a number as a Unix time."""
+    if not isinstance(value, str):
+        raise ValueError("a date-time is an RFC 3339 string: 2026-06-30T00:00:00Z")
+    return value
+
+
+#: Parsed from a string even in strict models (FastAPI validates bodies in Python mode).
+Timestamp = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_rfc3339)]
+
+
 class LifecycleIn(RequestBody):
     state: Literal["published", "deprecated", "retired"]
-    sunset_at: AwareDatetime | None = Field(
+    sunset_at: Timestamp | None = Field(
         default=None, description="Required when deprecating; in the future.")
 
 
@@ -130,7 +141,7 @@ class CatalogApiOut(BaseModel):
 class OpenApiDocumentIn(BaseModel):
     """An OpenAPI 3.x document, stored as given (at most 512 KiB)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     openapi: Annotated[str, Field(pattern=r"^3\.\d+(\.\d+)?$")]
     info: dict[str, Any]
 

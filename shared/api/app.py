@@ -7,13 +7,13 @@ Azure. Nothing here does I/O at construction.
 from __future__ import annotations
 
 from argon2 import PasswordHasher
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.api import errors, openapi
-from shared.api.deps import Context
+from shared.api.deps import Context, forbid_unknown_query
 from shared.api.routers import (
     admin_apis,
     admin_consumers,
@@ -79,6 +79,7 @@ def create_app(
         docs_url="/v1/docs",
         redoc_url=None,
         redirect_slashes=False,
+        dependencies=[Depends(forbid_unknown_query)],
     )
     app.state.tollway = Context(
         store=store,

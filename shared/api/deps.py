@@ -154,3 +154,37 @@ def client_address(request: Request) -> str:
 
 
 ClientAddress = Annotated[str, Depends(client_address)]
+
+
+# --- strict query strings --------------------------------------------------------------------
+
+
+def _query_names(request: Request) -> dict[tuple[str, str], frozenset[str]]:
+    """Query parameter names per (method, path template), read from the app's own OpenAPI
+    document: the published contract is the allow-list."""
+    state = request.app.state
+    names: dict[tuple[str, str], frozenset[str]] | None = getattr(state, "query_names", None)
+    if names is None:
+        doc = request.app.openapi()
+        names = {
+            (method.upper(), path): frozenset(
+                p["name"] for p in op.get("parameters", []) if p.get("in") == "query")
+            for path, ops in doc.get("paths", {}).items()
+            for method, op in ops.items()
+        }
+        state.query_names = names
+    return names
+
+
+def forbid_unknown_query(request: Request) -> None:
+    """A misspelt query parameter (``?limt=10``) is a 422, not silently ignored."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    template = getattr(route, "path", request.url.path)
+    allowed = _query_names(request).get((request.method, template), frozenset())
+    unknown = sorted(set(request.query_params.keys()) - allowed)
+    if unknown:
+        listed = ", ".join(repr(u) for u in unknown)
+        raise Invalid(f"Unknown query parameter {listed}. See /v1/openapi.json.",
+                      field=f"query.{unknown[0]}")

@@ -1,10 +1,10 @@
 """The OpenAPI document, made to match what the app really answers.
 
 FastAPI documents only what a route declares. Here every operation also gets the problems
-any route can answer: 400 (malformed JSON) when it takes a body, 422 when it takes input,
-401/403 when it needs a credential, 503 when the store is down. Every 4xx/5xx is
-``application/problem+json`` with the ``Problem`` schema, replacing FastAPI's
-``HTTPValidationError``.
+any route can answer: 400 (malformed JSON) when it takes a body, 422 (invalid input,
+unknown query parameters), 401/403 when it needs a credential, 503 when the store is down.
+Every 4xx/5xx is ``application/problem+json`` with the ``Problem`` schema, replacing
+FastAPI's ``HTTPValidationError``.
 """
 
 from __future__ import annotations
@@ -43,8 +43,7 @@ def _problem(status: int) -> dict[str, Any]:
 
 def _fix(op: dict[str, Any]) -> None:
     responses: dict[str, Any] = op.setdefault("responses", {})
-    if op.get("parameters") or op.get("requestBody"):
-        responses["422"] = _problem(422)
+    responses["422"] = _problem(422)  # invalid input, including unknown query parameters
     if op.get("requestBody"):
         responses["400"] = _problem(400)
     if op.get("security"):

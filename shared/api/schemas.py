@@ -35,7 +35,9 @@ def at(ts: float) -> datetime:
 
 
 class RequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown fields are refused; so are values of the wrong JSON type ("5" for 5)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Page(BaseModel, Generic[T]):

@@ -13,7 +13,7 @@ from shared.services import accounts, audit, subscriptions
 
 router = APIRouter(prefix="/v1/admin", dependencies=[Depends(require_admin)])
 
-Filter = Annotated[str | None, Query(max_length=100)]
+Filter = Annotated[str | None, Query(min_length=1, max_length=100)]
 
 
 @router.get("/subscriptions", tags=["admin: subscriptions"],

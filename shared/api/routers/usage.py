@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BeforeValidator
 
 from shared.api.admin_schemas import TopConsumer, TopOut
 from shared.api.deps import AdminActor, Ctx, CurrentDeveloper, require_admin
@@ -20,6 +21,16 @@ admin = APIRouter(prefix="/v1/admin/usage", tags=["admin: usage"],
 MAX_DAYS = {"day": 366, "hour": 31}
 
 
+def _iso_date(value: object) -> object:
+    """Only 'YYYY-MM-DD': pydantic would also read '0' as a Unix time."""
+    if isinstance(value, str) and not (len(value) == 10 and value[4] == value[7] == "-"):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date)]
+
+
 @dataclass(frozen=True, slots=True)
 class UsageQuery:
     period: usage.Period
@@ -29,12 +40,12 @@ class UsageQuery:
 
 def usage_query(
     ctx: Ctx,
-    start: Annotated[date | None, Query(description="First day (UTC); default 29 days "
+    start: Annotated[Day | None, Query(description="First day (UTC); default 29 days "
                                                     "before end.")] = None,
-    end: Annotated[date | None, Query(description="Last day (UTC), inclusive; default "
+    end: Annotated[Day | None, Query(description="Last day (UTC), inclusive; default "
                                                   "today.")] = None,
     granularity: Literal["day", "hour"] = "day",
-    api_id: Annotated[str | None, Query(max_length=100)] = None,
+    api_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
 ) -> UsageQuery:
     today = datetime.fromtimestamp(ctx.clock.now(), UTC).date()
     period = usage.default_period(end or today)

@@ -115,3 +115,10 @@ def test_openapi_document_is_served_under_v1_200(h):
 
     assert doc["openapi"].startswith("3.")
     assert "/v1/me/keys/{key_id}/rotate" in doc["paths"]
+
+
+def test_unknown_query_parameter_422_names_it(h):
+    resp = h.client.get("/v1/catalog?limt=10&limit=5")
+
+    body = is_problem(resp, 422)
+    assert body["errors"][0]["field"] == "query.limt"
