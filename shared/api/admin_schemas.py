@@ -23,8 +23,9 @@ RoutePath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~!$&'()+,;=:@%/{}*-]*$"
 Scope = Annotated[str, Field(pattern=r"^[A-Za-z0-9:._/-]{1,64}$")]
 Method = Literal["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Description = Annotated[str, Field(max_length=2000)]
-Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
+Limit = Annotated[int, Field(ge=1, le=1_000_000_000_000)]
 Money = Annotated[int, Field(ge=0, le=1_000_000_000)]
+Count = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
 
 
 # --- catalog ---------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class PlanCreateIn(RequestBody):
     fail_mode: Literal["closed", "open"] = "closed"
     request_cost: int = Field(default=1, ge=1, le=1000)
     monthly_fee_cents: Money = 0
-    included_requests: Money = 0
+    included_requests: Count = 0
     overage_cents_per_1000: Money = 0
     requires_approval: bool = False
 
@@ -184,7 +185,7 @@ class PlanUpdateIn(RequestBody):
     fail_mode: Literal["closed", "open"] | None = None
     request_cost: int | None = Field(default=None, ge=1, le=1000)
     monthly_fee_cents: Money | None = None
-    included_requests: Money | None = None
+    included_requests: Count | None = None
     overage_cents_per_1000: Money | None = None
     requires_approval: bool | None = None
 
@@ -236,10 +237,10 @@ class ReasonIn(RequestBody):
 class Overrides(RequestBody):
     """Per-consumer limits replacing the plan's; null means no limit, absent keeps the plan's."""
 
-    rate_per_second: Annotated[int, Field(ge=0)] | None = None
-    rate_per_minute: Annotated[int, Field(ge=0)] | None = None
-    quota_per_day: Annotated[int, Field(ge=0)] | None = None
-    quota_per_month: Annotated[int, Field(ge=0)] | None = None
+    rate_per_second: Count | None = None
+    rate_per_minute: Count | None = None
+    quota_per_day: Count | None = None
+    quota_per_month: Count | None = None
 
     def as_dict(self) -> dict[str, int | None]:
         return self.model_dump(exclude_unset=True)

@@ -23,6 +23,7 @@ from shared.services.errors import RETRY, Conflict, Invalid, NotFound, commit
 NOT_FOUND = "No API with this id."
 PUBLIC = frozenset({Lifecycle.PUBLISHED, Lifecycle.DEPRECATED})
 MAX_DOC_BYTES = 512 * 1024
+MAX_SUNSET = 10 * 366 * 86_400.0
 TAKEN = "Another API already uses this name and version, or this base path."
 
 
@@ -108,9 +109,9 @@ def transition(store: Store, clock: Clock, actor: Actor, api_id: str, state: Lif
     now = clock.now()
     changes: dict[str, Any] = {"lifecycle": state}
     if state is Lifecycle.DEPRECATED:
-        if sunset_at is None or sunset_at <= now:
-            raise Invalid("Deprecating needs a sunset_at date in the future.",
-                          field="body.sunset_at")
+        if sunset_at is None or not now < sunset_at <= now + MAX_SUNSET:
+            raise Invalid("Deprecating needs a sunset_at date in the future (at most ten "
+                          "years ahead).", field="body.sunset_at")
         changes.update(deprecated_at=now, sunset_at=sunset_at)
     elif sunset_at is not None:
         raise Invalid("sunset_at is set only when deprecating.", field="body.sunset_at")

@@ -358,7 +358,8 @@ def doc_writes(api_id: str, text: str, meta: dict[str, Any], old_parts: int) -> 
 
 def doc_delete_writes(api_id: str, parts: int) -> list[Write]:
     pk = apidoc_pk(api_id)
-    return [Delete(pk, f"PART#{n:04d}") for n in range(parts)] + [Delete(pk, "META")]
+    writes: list[Write] = [Delete(pk, f"PART#{n:04d}") for n in range(parts)]
+    return [*writes, Delete(pk, "META")]
 
 
 # --- audit ----------------------------------------------------------------------------------

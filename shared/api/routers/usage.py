@@ -19,6 +19,7 @@ admin = APIRouter(prefix="/v1/admin/usage", tags=["admin: usage"],
                   dependencies=[Depends(require_admin)])
 
 MAX_DAYS = {"day": 366, "hour": 31}
+EPOCH = date(1970, 1, 1)
 
 
 def _iso_date(value: object) -> object:
@@ -48,6 +49,10 @@ def usage_query(
     api_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
 ) -> UsageQuery:
     today = datetime.fromtimestamp(ctx.clock.now(), UTC).date()
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and day < EPOCH:
+            raise Invalid(f"{name} is before 1970-01-01: there is no usage then.",
+                          field=f"query.{name}")
     period = usage.default_period(end or today)
     period = usage.Period(start or period.start, end or today)
     if period.end < period.start:

@@ -214,3 +214,12 @@ def test_admin_lists_apis_in_every_state_filtered_by_lifecycle_200(h):
 def _body(name, version, base_path):
     return {"name": name, "version": version, "base_path": base_path,
             "upstreams": [{"url": "http://upstream.test"}]}
+
+
+def test_sunset_more_than_ten_years_ahead_422(h):
+    api = h.world()["api"]
+
+    resp = h.client.post(f"/v1/admin/apis/{api['id']}/lifecycle", headers=ADMIN,
+                         json={"state": "deprecated", "sunset_at": "9999-12-31T23:59:00-23:59"})
+
+    assert resp.status_code == 422

@@ -87,3 +87,11 @@ def test_admin_reads_the_top_consumers_most_requests_first_200(h):
     assert [(t["consumer"]["name"], t["requests"], t["errors"]) for t in top["items"]] == [
         ("B", 6, 1), ("A", 2, 0)]
     assert idle.consumer_id not in str(top)
+
+
+def test_usage_before_1970_422(h):
+    dev = h.signup()
+
+    resp = h.client.get("/v1/me/usage?end=0001-01-01", headers=dev.headers)
+
+    assert resp.status_code == 422
