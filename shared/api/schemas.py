@@ -9,7 +9,7 @@ plaintext ``key`` once, in the response that creates it.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
@@ -158,7 +158,7 @@ class PublicPlanOut(BaseModel):
     requires_approval: bool
 
     @classmethod
-    def of(cls, p: Plan) -> Any:
+    def of(cls, p: Plan) -> PublicPlanOut:
         fields = {name: getattr(p, name) for name in cls.model_fields if name != "apis"}
         return cls(**fields, apis=list(p.apis))
 

@@ -4,7 +4,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from shared.api.admin_schemas import (
+from shared.api.admin_schemas import changes
+from shared.api.catalog_schemas import (
     ApiCreateIn,
     ApiName,
     ApiOut,
@@ -12,7 +13,6 @@ from shared.api.admin_schemas import (
     DocumentOut,
     LifecycleIn,
     OpenApiDocumentIn,
-    changes,
 )
 from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admin
 from shared.api.errors import responses

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from shared.api.admin_schemas import ApiName, CatalogApiOut
+from shared.api.catalog_schemas import ApiName, CatalogApiOut
 from shared.api.deps import Ctx, Paging, encode_cursor
 from shared.api.errors import responses
 from shared.api.schemas import Page, PublicPlanOut
@@ -49,4 +49,4 @@ def get_public_plan(plan_id: str, ctx: Ctx) -> PublicPlanOut:
     plan = plans.get(ctx.store, plan_id)
     if plan.retired:
         raise NotFound(plans.NOT_FOUND)
-    return PublicPlanOut.of(plan)  # type: ignore[no-any-return]
+    return PublicPlanOut.of(plan)
