@@ -27,11 +27,13 @@ def build_store(settings: Settings, clock: Clock | None = None) -> Store:
 
         return SqliteStore(settings.sqlite_path, clock)
     if settings.store == "dynamodb":
-        from shared.adapters.dynamodb import DynamoStore, make_client
+        from shared.adapters.dynamodb import DynamoStore
 
-        # Short timeouts and a small retry budget: no minute-long SDK retries per request.
-        client = make_client(endpoint_url=settings.dynamodb_endpoint or None)
-        return DynamoStore(settings.table_name, client, clock)
+        # Its own client: short timeouts, a small retry budget (no minute-long SDK retries
+        # per request), built on first use.
+        return DynamoStore(
+            settings.table_name, None, clock, endpoint_url=settings.dynamodb_endpoint or None
+        )
     raise ValueError(f"store {settings.store!r} is not available in this build")
 
 

@@ -238,19 +238,37 @@ class DynamoStore:
         max_attempts: int = 2,
         connect_timeout: float = 1.0,
         read_timeout: float = 1.0,
+        endpoint_url: str | None = None,
     ) -> None:
         self._table = table_name
         self._owned = client is None
-        self._client = client or make_client(
-            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout
-        )
+        # Without a client, one is built on first use: loading botocore's DynamoDB model
+        # costs ~100 ms, which a function that never reaches the store (a denial before any
+        # lookup, a health check) should not pay at import.
+        self._given = client
+        self._client_kw: dict[str, Any] = {
+            "max_attempts": max_attempts,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+        }
+        if endpoint_url:
+            self._client_kw["endpoint_url"] = endpoint_url
+        self._client_lock = threading.Lock()
         self._clock = clock or SystemClock()
         self._seen: dict[str, dict[str, float]] = {}  # bucket -> counter -> expiry, last answer
         self._lock = threading.Lock()
 
+    @property
+    def _client(self) -> Any:
+        if self._given is None:
+            with self._client_lock:
+                if self._given is None:
+                    self._given = make_client(**self._client_kw)
+        return self._given
+
     def close(self) -> None:
-        if self._owned:
-            self._client.close()
+        if self._owned and self._given is not None:
+            self._given.close()
 
     def _call(self, op: str, **kw: Any) -> dict[str, Any]:
         if op != "transact_write_items":
