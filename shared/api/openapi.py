@@ -34,6 +34,16 @@ Manage the Tollway API program: the catalog, plans, consumers, keys and usage.
 """
 
 
+_HEADERS: dict[str, dict[str, Any]] = {
+    "401": {"WWW-Authenticate": {"required": True, "schema": {"type": "string"},
+                                 "description": "The scheme to authenticate with: Bearer."}},
+    "429": {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1},
+                            "description": "Seconds to wait before trying again."}},
+    "503": {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1},
+                            "description": "Seconds to wait before trying again."}},
+}
+
+
 def _problem(status: int) -> dict[str, Any]:
     return {
         "description": HTTPStatus(status).phrase,
@@ -53,6 +63,8 @@ def _fix(op: dict[str, Any]) -> None:
     for code, resp in responses.items():
         if code[0] in "45":
             resp["content"] = {PROBLEM: {"schema": {"$ref": _REF}}}
+        if code in _HEADERS:
+            resp["headers"] = _HEADERS[code]
 
 
 def build(app: FastAPI) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from shared.adapters.memory import MemoryStore
 from shared.api.app import create_app
 from shared.api.testing import management_client
 from shared.core.clock import ManualClock
+from shared.core.outcomes import Outcome
 from shared.core.request import GatewayRequest
 from shared.services.directory import Directory
 from shared.services.gateway import Gateway
@@ -119,7 +120,7 @@ class Harness:
     def through_gateway(self, key: str, path: str = "/demo/v1/anything") -> int:
         """The status the gateway's decision maps to (200 when it would forward)."""
         verdict = self.gateway.decide(GatewayRequest("GET", path, "", (("x-api-key", key),)))
-        return 200 if verdict.outcome.value == "ok" else Gateway.render(verdict).status
+        return 200 if verdict.outcome is Outcome.OK else Gateway.render(verdict).status
 
     def after_cache_ttl(self) -> None:
         self.clock.advance(CACHE_TTL + 0.1)
