@@ -74,9 +74,10 @@ FREE = Plan("free", "Free", apis=("demo",), rate_per_minute=3)
 OTHER = Plan("other", "Other", apis=("billing",), rate_per_minute=100)
 
 
-def catalog() -> list[Api]:
+def catalog(upstream_url: str = "http://upstream.test") -> list[Api]:
+    """Retired v0, deprecated v1, published v2 of ``demo``; ``billing``; a draft."""
     routes = (Route("GET", "/echo/*"), Route("POST", "/echo/*"))
-    ups = (Upstream("http://upstream.test"),)
+    ups = (Upstream(upstream_url),)
     return [
         Api("demo-v0", "demo", "v0", "/demo/v0", ups, routes, Lifecycle.RETIRED),
         Api(

@@ -30,25 +30,24 @@ from shared.adapters.dynamodb import DynamoStore, create_table, make_client
 from shared.core import keys as keymod
 from shared.core.clock import ManualClock
 from shared.core.models import (
-    Api,
     Consumer,
     KeyRecord,
-    Lifecycle,
-    Plan,
-    Route,
     Subscription,
-    Upstream,
 )
 from shared.ports import UpstreamFailure, UpstreamRequest, UpstreamResponse, UpstreamTimeout
 from shared.services import records
+from tests.functional.conftest import (  # the same world as the memory-store tests
+    FREE,
+    OTHER,
+    T0,
+    catalog,
+)
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-T0 = 1_767_225_610.0  # 2026-01-01T00:00:10Z
+
 TABLE = "tollway-test"
 UPSTREAM = "http://upstream.test"
 
-FREE = Plan("free", "Free", apis=("demo",), rate_per_minute=3)
-OTHER = Plan("other", "Other", apis=("billing",), rate_per_minute=100)
 
 COLD_START_ENV = {
     "TOLLWAY_STORE": "memory",
@@ -62,28 +61,6 @@ COLD_START_ENV = {
 
 def event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{name}.json").read_text())
-
-
-def catalog() -> list[Api]:
-    routes = (Route("GET", "/echo/*"), Route("POST", "/echo/*"))
-    ups = (Upstream(UPSTREAM),)
-    return [
-        Api("demo-v0", "demo", "v0", "/demo/v0", ups, routes, Lifecycle.RETIRED),
-        Api(
-            "demo-v1",
-            "demo",
-            "v1",
-            "/demo/v1",
-            ups,
-            routes,
-            Lifecycle.DEPRECATED,
-            deprecated_at=T0 - 100,
-            sunset_at=T0 + 86_400 * 30,
-        ),
-        Api("demo-v2", "demo", "v2", "/demo/v2", ups, routes, Lifecycle.PUBLISHED),
-        Api("billing-v1", "billing", "v1", "/billing/v1", ups, routes, Lifecycle.PUBLISHED),
-        Api("draft-v1", "draft", "v1", "/draft/v1", ups, routes, Lifecycle.DRAFT),
-    ]
 
 
 def echo(request: httpx.Request) -> httpx.Response:
@@ -220,7 +197,7 @@ def world(monkeypatch: pytest.MonkeyPatch, handlers: dict[str, ModuleType]) -> I
         clock = ManualClock(T0)
         store = DynamoStore(TABLE, client, clock)
         writes = [records.put_plan_write(FREE), records.put_plan_write(OTHER)]
-        writes += [records.put_api_write(a) for a in catalog()]
+        writes += [records.put_api_write(a) for a in catalog(UPSTREAM)]
         writes += [
             records.put_consumer_write(Consumer("con_a", "A")),
             records.put_subscription_write(Subscription("sub_a", "con_a", "free")),
