@@ -42,12 +42,15 @@ class Passwords:
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
-        self._dummy = self._hasher.hash("tollway-timing-equaliser")
+        self._dummy = ""  # made on first use: no slow hash at cold start
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
 
     def verify(self, stored: str | None, password: str) -> bool:
+        """Always costs one verification, so an unknown account is not faster to reject."""
+        if stored is None and not self._dummy:
+            self._dummy = self._hasher.hash("tollway-timing-equaliser")
         try:
             return self._hasher.verify(stored or self._dummy, password) and stored is not None
         except (VerificationError, InvalidHashError):
