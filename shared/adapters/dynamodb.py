@@ -313,6 +313,8 @@ class DynamoStore:
         after: str | None = None,
         descending: bool = False,
     ) -> list[Item]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         if after == "":  # keys cannot be empty in DynamoDB; "" sorts before every key
             if descending:
                 return []

@@ -187,8 +187,8 @@ class SqliteStore:
         after: str | None = None,
         descending: bool = False,
     ) -> list[Item]:
-        if limit <= 0:
-            return []
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         where = ["pk = ?", _LIVE, "sk >= ?"]
         params: list[Any] = [pk, self._clock.now(), prefix]
         end = _prefix_end(prefix)

@@ -1,5 +1,7 @@
 """Query: prefix, order, limit, paging and expiry within one partition — for every backend."""
 
+import pytest
+
 from shared.ports import Item, Put
 
 
@@ -129,3 +131,8 @@ def test_query_limit_counts_only_live_items(store, clock):
     clock.advance(2)
 
     assert sks(store.query("p", limit=2)) == ["d", "e"]
+
+
+def test_a_limit_below_one_is_a_programming_error(store):
+    with pytest.raises(ValueError):
+        store.query("P", limit=0)
