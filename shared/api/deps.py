@@ -182,8 +182,7 @@ def forbid_unknown_query(request: Request) -> None:
         return
     route = request.scope.get("route")
     template = getattr(route, "path", request.url.path)
-    method = "GET" if request.method == "HEAD" else request.method
-    allowed = _query_names(request).get((method, template), frozenset())
+    allowed = _query_names(request).get((request.method, template), frozenset())
     unknown = sorted(set(request.query_params.keys()) - allowed)
     if unknown:
         listed = ", ".join(repr(u) for u in unknown)

@@ -122,7 +122,3 @@ def test_unknown_query_parameter_422_names_it(h):
 
     body = is_problem(resp, 422)
     assert body["errors"][0]["field"] == "query.limt"
-
-
-def test_head_takes_the_same_query_parameters_as_get_200(h):
-    assert h.client.head("/v1/catalog?limit=5").status_code == 200
