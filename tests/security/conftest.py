@@ -3,7 +3,7 @@ two developers, A and B, each with keys, subscriptions and usage.
 
 Every test here ends with a leak check: no recorded response (body or headers) and no
 log line contains a key's plaintext, except the one response that created it (exactly
-once there), nor any key's SHA-256 hash.
+once there), nor any key's SHA-256 hash, nor the developers' password.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from shared.core.models import UsageEvent
 from shared.services.metering import record
-from tests.functional.api.harness import Dev, Harness, harness
+from tests.functional.api.harness import PASSWORD, Dev, Harness, harness
 
 
 @dataclass
@@ -94,7 +94,11 @@ def sec(recorder: Recorder, caplog: pytest.LogCaptureFixture) -> Iterator[Harnes
     caplog.set_level(logging.DEBUG)
     with harness({"response": [recorder]}) as h:
         yield h
-        found = leaks(recorder.seen, server_logs(caplog), stored_hashes(h))
+        logs = server_logs(caplog)
+        found = leaks(recorder.seen, logs, stored_hashes(h))
+        found += [f"password in response {i}" for i, s in enumerate(recorder.seen)
+                  if PASSWORD in s.text]
+        found += ["password in logs"] if PASSWORD in logs else []
     assert not found, found
 
 
