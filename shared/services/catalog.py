@@ -58,8 +58,20 @@ def list_page(
     return records.load_all(Api, items), nxt
 
 
+def _check_unique(store: Store, api: Api) -> None:
+    """The index entries make this race-free; the scan also catches APIs written without
+    them (seed data written straight to the store)."""
+    for other in records.list_apis(store):
+        if other.id != api.id and (
+            (other.name, other.version) == (api.name, api.version)
+            or other.base_path == api.base_path
+        ):
+            raise Conflict(TAKEN)
+
+
 def create(store: Store, clock: Clock, actor: Actor, fields: dict[str, Any]) -> Api:
     api = Api(id=new_id("api"), **_typed(fields))
+    _check_unique(store, api)
     commit(store, [
         *records.new_api_writes(api),
         audit.write(clock, actor, "api.create", audit.Target("api", api.id), after=to_dict(api)),
@@ -95,6 +107,8 @@ def update(store: Store, clock: Clock, actor: Actor, api_id: str,
     if after.base_path != before.base_path and before.lifecycle is not Lifecycle.DRAFT:
         raise Conflict("The base path can change only while the API is a draft: clients "
                        "depend on it. Publish a new version with the new base path instead.")
+    if after.base_path != before.base_path:
+        _check_unique(store, after)
     return _save(store, clock, actor, "api.update", before, after, version)
 
 

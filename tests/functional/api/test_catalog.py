@@ -223,3 +223,15 @@ def test_sunset_more_than_ten_years_ahead_422(h):
                          json={"state": "deprecated", "sunset_at": "9999-12-31T23:59:00-23:59"})
 
     assert resp.status_code == 422
+
+
+def test_an_api_written_straight_to_the_store_still_blocks_its_name_and_path_409(h):
+    from shared.core.models import Api, Upstream
+
+    records.save(h.store, [records.put_api_write(
+        Api("seeded", "demo", "v1", "/demo/v1", (Upstream("http://u.test"),)))])
+
+    same_name = h.client.post("/v1/admin/apis", headers=ADMIN, json=_body("demo", "v1", "/x/v1"))
+    same_path = h.client.post("/v1/admin/apis", headers=ADMIN, json=_body("x", "v1", "/demo/v1"))
+
+    assert same_name.status_code == same_path.status_code == 409
