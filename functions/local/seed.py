@@ -142,10 +142,9 @@ def seed(store: Store, upstream_url: str, now: float) -> None:
     writes.append(
         records.put_consumer_write(Consumer(DEMO_CONSUMER, "Demo consumer", created_at=now))
     )
-    writes.append(
-        records.put_subscription_write(
-            Subscription("sub_demo", DEMO_CONSUMER, FREE.id, created_at=now)
-        )
+    # With its plan and status index entries: the admin sees it, and "free" counts as in use.
+    writes += records.subscription_writes(
+        Subscription("sub_demo", DEMO_CONSUMER, FREE.id, created_at=now)
     )
     for api in demo_apis(upstream_url, now):
         text = json.dumps(demo_openapi(api.version), separators=(",", ":"), sort_keys=True)
