@@ -45,6 +45,7 @@ class Settings:
     session_keys: tuple[str, ...] = field(default=(), repr=False)  # newest first
     session_ttl: int = 3600
     cors_origins: tuple[str, ...] = ()
+    default_fail_mode: str = "closed"  # for new plans that do not choose one
     jwt_issuers: tuple[JwtIssuerConfig, ...] = ()
 
 
@@ -120,8 +121,12 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
     admin = env.get("TOLLWAY_ADMIN_TOKEN", "")
     if admin and len(admin) < 24:
         raise SettingsError("TOLLWAY_ADMIN_TOKEN must be at least 24 characters")
+    fail_mode = env.get("TOLLWAY_DEFAULT_FAIL_MODE", "closed")
+    if fail_mode not in ("closed", "open"):
+        raise SettingsError(f"TOLLWAY_DEFAULT_FAIL_MODE={fail_mode!r}: choose closed or open")
     return Settings(
         store=store,
+        default_fail_mode=fail_mode,
         sqlite_path=env.get("TOLLWAY_SQLITE_PATH", ".tollway/tollway.db"),
         table_name=env.get("TOLLWAY_TABLE", "tollway"),
         dynamodb_endpoint=env.get("TOLLWAY_DYNAMODB_ENDPOINT", ""),

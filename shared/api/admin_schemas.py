@@ -33,7 +33,11 @@ class PlanCreateIn(RequestBody):
     quota_per_day: Limit | None = None
     quota_per_month: Limit | None = None
     algorithm: Literal["fixed", "sliding"] = "fixed"
-    fail_mode: Literal["closed", "open"] = "closed"
+    fail_mode: Literal["closed", "open"] | None = Field(
+        default=None,
+        description="When the counter store is down: closed answers 503, open admits. "
+        "Default: the deployment's TOLLWAY_DEFAULT_FAIL_MODE (closed unless set).",
+    )
     request_cost: int = Field(default=1, ge=1, le=1000)
     monthly_fee_cents: Money = 0
     included_requests: Count = 0

@@ -68,3 +68,10 @@ def test_issuers_parse():
         }
     )
     assert s.jwt_issuers[0].algorithms == ("RS256",)
+
+
+def test_default_fail_mode():
+    assert from_env({}).default_fail_mode == "closed"
+    assert from_env({"TOLLWAY_DEFAULT_FAIL_MODE": "open"}).default_fail_mode == "open"
+    with pytest.raises(SettingsError, match="TOLLWAY_DEFAULT_FAIL_MODE"):
+        from_env({"TOLLWAY_DEFAULT_FAIL_MODE": "maybe"})

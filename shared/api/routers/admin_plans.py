@@ -26,7 +26,9 @@ def list_plans(
 
 @router.post("", status_code=201, summary="Create a plan")
 def create_plan(body: PlanCreateIn, actor: AdminActor, ctx: Ctx) -> PlanOut:
-    return PlanOut.of(plans.create(ctx.store, ctx.clock, actor, body.model_dump()))
+    fields = body.model_dump()
+    fields["fail_mode"] = fields["fail_mode"] or ctx.settings.default_fail_mode
+    return PlanOut.of(plans.create(ctx.store, ctx.clock, actor, fields))
 
 
 @router.get("/{plan_id}", summary="One plan", responses=responses(404))

@@ -110,3 +110,12 @@ def test_price_is_a_flat_fee_plus_overage_per_started_thousand_calls():
     assert monthly_charge_cents(plan, 1000) == 4900
     assert monthly_charge_cents(plan, 1001) == 4950
     assert monthly_charge_cents(plan, 3000) == 4900 + 2 * 50
+
+
+def test_a_new_plan_takes_the_deployment_default_fail_mode_201():
+    from tests.functional.api.harness import harness
+
+    with harness(default_fail_mode="open") as h:
+        h.create_api("demo")
+        assert h.create_plan("Lenient")["fail_mode"] == "open"
+        assert h.create_plan("Strict", fail_mode="closed")["fail_mode"] == "closed"
