@@ -22,7 +22,6 @@ from shared.adapters import aws_events
 from shared.adapters.aws_metrics import PowertoolsMetrics
 from shared.adapters.aws_usage import LogLineSink
 from shared.core.outcomes import Outcome
-from shared.core.request import GatewayRequest, validate
 from shared.services.gateway import Gateway, Verdict
 from shared.settings import Settings
 from shared.wiring import build_gateway
@@ -41,23 +40,11 @@ def build(settings: Settings, **overrides: Any) -> Gateway:
 gateway = build(settings)
 
 
-def _resume(req: GatewayRequest, trusted: aws_events.Trusted) -> Verdict:
-    v = trusted.verdict()
-    v.outcome = validate(req, gateway.max_body)
-    if v.outcome is not Outcome.OK:
-        return v
-    match = gateway.directory.routes().match(req.method, req.path)  # cached: no round trip
-    v.outcome, v.api, v.route, v.rest = match.outcome, match.api, match.route, match.rest
-    if match.allow:
-        v.headers["Allow"] = ", ".join(match.allow)
-    return v
-
-
 def _pipeline(event: APIGatewayProxyEventV2) -> dict[str, Any]:
     started = time.perf_counter()
     req = aws_events.to_request(event)
     trusted = aws_events.trusted_verdict(event) if TRUST_AUTHORIZER else None
-    v = gateway.decide(req) if trusted is None else _resume(req, trusted)
+    v = gateway.decide(req) if trusted is None else gateway.resume(req, trusted.verdict())
     logger.set_correlation_id(v.request_id)
     resp = gateway.forward(req, v) if v.outcome is Outcome.OK else gateway.render(v)
     out = aws_events.to_response(resp)

@@ -169,6 +169,20 @@ class Gateway:
             v.headers["Retry-After"] = "1"
             return v
 
+    def resume(self, req: GatewayRequest, v: Verdict) -> Verdict:
+        """Continue from a verdict an authorizer already reached (authenticated, authorized,
+        limit charged): check what the authorizer could not see (the body) and route.
+        No credential check and no second rate-limit charge; no store round trip."""
+        v.outcome = validate(req, self.max_body)
+        if v.outcome is not Outcome.OK:
+            return v
+        v.correlation_id = correlation_id(req, v.request_id)
+        match = self.directory.routes().match(req.method, req.path)
+        v.outcome, v.api, v.route, v.rest = match.outcome, match.api, match.route, match.rest
+        if match.allow:
+            v.headers["Allow"] = ", ".join(match.allow)
+        return v
+
     def _decide(self, req: GatewayRequest, v: Verdict) -> Verdict:
         who = self._authenticate(req)
         v.outcome, v.consumer_id, v.key_id = who.outcome, who.consumer_id, who.key_id

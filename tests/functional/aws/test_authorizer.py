@@ -153,3 +153,12 @@ def test_fixture_context_resumes_to_200(world, route):
     assert resp["statusCode"] == 200
     assert resp["headers"]["RateLimit"] == '"per-minute";r=2;t=50'
     assert resp["headers"]["X-Request-Id"] == "KUs8DkGKoAMEb_x"
+
+
+def test_chain_propagates_the_callers_request_id_as_correlation(world, authorize, route):
+    auth = world.authorizer_event(key=world.keys["a"])
+    auth["headers"]["x-request-id"] = "caller-trace-42"
+    resp = route(behind(world, auth, authorize(auth)))
+    assert resp["statusCode"] == 200
+    assert resp["headers"]["X-Request-Id"] == "caller-trace-42"
+    assert body(resp)["headers"]["x-request-id"] == "caller-trace-42"
