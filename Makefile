@@ -37,7 +37,11 @@ test: lint $(TEST_PREREQS)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
+# The throughput comparison needs wrk and nginx (Debian packages; root installs them).
 bench: $(STAMP)
+	@command -v wrk >/dev/null && test -x /usr/sbin/nginx || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light) || \
+	  echo "wrk/nginx not installed: the throughput section will be skipped"
 	$(BIN)/python -m bench
 
 clean:
