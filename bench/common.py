@@ -65,3 +65,13 @@ def interleaved_imports(modules: list[str], runs: int = 9) -> dict[str, float]:
 
 def row(label: str, value: str, note: str = "") -> str:
     return f"  {label:<58} {value:>14}  {note}"
+
+
+def paired_cpu(a: Callable[[], object], b: Callable[[], object], n: int, rounds: int = 9):
+    """CPU per call of ``a`` and ``b``, measured in alternating rounds (medians), so that
+    whatever else the machine does falls on both alike."""
+    sa, sb = [], []
+    for _ in range(rounds):
+        sa.append(cpu_per_call(a, n, rounds=1))
+        sb.append(cpu_per_call(b, n, rounds=1))
+    return statistics.median(sa), statistics.median(sb)

@@ -6,7 +6,7 @@ import hashlib
 
 import jwt
 
-from bench.common import cpu_per_call, row
+from bench.common import cpu_per_call, paired_cpu, row
 from shared.core.request import GatewayRequest
 from shared.core.tokens import Issuer
 from tests.functional.conftest import make_world
@@ -61,12 +61,12 @@ def run() -> list[str]:
         (("authorization", f"Bearer {token}"), ("x-request-id", "bench-request-2")),
     )
     assert gw.decide(jreq).outcome.value == "ok"
-    jwt_decide = cpu_per_call(lambda: gw.decide(jreq), n // 4)
-    bare = cpu_per_call(
+    jwt_decide, bare = paired_cpu(
+        lambda: gw.decide(jreq),
         lambda: jwt.decode(
             token, secret, algorithms=["HS256"], audience="tollway", issuer="https://idp"
         ),
-        n // 4,
+        n // 8,
     )
     return [
         "Warm gateway (memory store, key path)",

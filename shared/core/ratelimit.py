@@ -41,12 +41,18 @@ class Unit(Enum):
     def window(self, now: float) -> tuple[int, float, float]:
         """(window index, start, end) of the window containing ``now``."""
         if self is Unit.MONTH:
-            dt = datetime.fromtimestamp(now, UTC)
-            index = dt.year * 12 + dt.month - 1
-            return index, _month_start(index), _month_start(index + 1)
+            return _month_of_day(int(now // 86_400))
         size = self.value[1]
         index = int(now // size)
         return index, float(index * size), float((index + 1) * size)
+
+
+@functools.lru_cache(maxsize=64)
+def _month_of_day(day: int) -> tuple[int, float, float]:
+    # Calendar arithmetic once per UTC day, not once per request.
+    dt = datetime.fromtimestamp(day * 86_400, UTC)
+    index = dt.year * 12 + dt.month - 1
+    return index, _month_start(index), _month_start(index + 1)
 
 
 def _month_start(index: int) -> float:

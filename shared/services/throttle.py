@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 
 from shared.core.clock import Clock
-from shared.core.models import Plan
+from shared.core.models import Algorithm, Plan
 from shared.core.ratelimit import (
     RateDecision,
     decide,
@@ -35,6 +35,12 @@ class Limiter:
         limits = limits_of(plan)
         if not limits:
             return Throttled(RateDecision(True, (), 0, None, False))
+        if plan.algorithm is Algorithm.FIXED:  # no previous-window bookkeeping needed
+            cp = plan_counters(limits, plan.algorithm, self.clock.now(), plan.request_cost, {})
+            try:
+                return Throttled(decide(cp, self.store.hit(bucket, cp.slots, (), cp.cost)))
+            except StoreUnavailable:
+                return Throttled(None, store_failed=True)
         with self._lock:
             known = dict(self._known.get(bucket, {}))
         for _ in range(3):  # a stale sliding-window guard costs a retry, never a wrong answer
