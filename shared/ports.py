@@ -187,6 +187,11 @@ class UsageSink(Protocol):
     def emit(self, event: UsageEvent) -> None: ...
 
 
+def check_limit(limit: int) -> None:
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+
+
 def check_batch(writes: Sequence[Write]) -> None:
     if not writes:
         raise ValueError("empty batch")

@@ -10,7 +10,7 @@ from typing import Any
 import anyio.to_thread
 
 from shared.core.outcomes import Outcome
-from shared.core.request import GatewayRequest, GatewayResponse
+from shared.core.request import GatewayRequest, GatewayResponse, request_id
 from shared.services.gateway import Gateway, Verdict
 
 Scope = MutableMapping[str, Any]
@@ -68,7 +68,7 @@ class GatewayApp:
             source_ip=client[0] or "",
         )
         if too_large:
-            resp = Gateway.render(Verdict(Outcome.BODY_TOO_LARGE, "-"))
+            resp = Gateway.render(Verdict(Outcome.BODY_TOO_LARGE, request_id(req)))
         else:
             resp = await anyio.to_thread.run_sync(self.gateway.handle, req, limiter=self._limiter)
         if allowed:

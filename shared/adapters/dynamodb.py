@@ -53,6 +53,7 @@ from shared.ports import (
     StoreUnavailable,
     Write,
     check_batch,
+    check_limit,
 )
 
 AV = dict[str, Any]  # one low-level AttributeValue, e.g. {"N": "3"}
@@ -313,8 +314,7 @@ class DynamoStore:
         after: str | None = None,
         descending: bool = False,
     ) -> list[Item]:
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        check_limit(limit)
         if after == "":  # keys cannot be empty in DynamoDB; "" sorts before every key
             if descending:
                 return []

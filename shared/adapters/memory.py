@@ -17,6 +17,7 @@ from shared.ports import (
     Put,
     Write,
     check_batch,
+    check_limit,
 )
 
 
@@ -57,8 +58,7 @@ class MemoryStore:
         after: str | None = None,
         descending: bool = False,
     ) -> list[Item]:
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        check_limit(limit)
         with self._lock:
             self.round_trips += 1
             now = self._clock.now()

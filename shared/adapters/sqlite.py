@@ -36,6 +36,7 @@ from shared.ports import (
     StoreUnavailable,
     Write,
     check_batch,
+    check_limit,
 )
 
 _SCHEMA = """
@@ -187,8 +188,7 @@ class SqliteStore:
         after: str | None = None,
         descending: bool = False,
     ) -> list[Item]:
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        check_limit(limit)
         where = ["pk = ?", _LIVE, "sk >= ?"]
         params: list[Any] = [pk, self._clock.now(), prefix]
         end = _prefix_end(prefix)

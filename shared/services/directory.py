@@ -11,12 +11,11 @@ from shared.core.models import Consumer, KeyRecord, Plan, Subscription
 from shared.core.routing import RouteTable
 from shared.ports import Store
 from shared.services import records
+from shared.services.cache import TTLCache
 
 
 class Directory:
     def __init__(self, store: Store, clock: Clock, ttl: float = 5.0) -> None:
-        from shared.services.cache import TTLCache
-
         self.store, self.ttl = store, ttl
         self._keys: TTLCache[str, KeyRecord | None] = TTLCache(clock, ttl)
         self._consumers: TTLCache[str, Consumer | None] = TTLCache(clock, ttl)

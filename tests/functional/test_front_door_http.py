@@ -79,6 +79,7 @@ def test_413_for_a_body_over_the_limit_without_buffering_it_all(stack):
             headers={"X-Api-Key": world.keys["a"]},
         )
     assert r.status_code == 413 and r.json()["status"] == 413
+    assert len(r.headers["x-request-id"]) == 32  # a real id, even before the body is read
 
 
 def test_non_ascii_header_bytes_get_a_json_400(stack):
