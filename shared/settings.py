@@ -36,7 +36,8 @@ class Settings:
     sqlite_path: str = ".tollway/tollway.db"
     table_name: str = "tollway"
     dynamodb_endpoint: str = ""
-    azure_connection_string: str = ""
+    azure_connection_string: str = field(default="", repr=False)  # may hold an account key
+    azure_table_endpoint: str = ""  # https://<account>.table.core.windows.net: managed identity
     cache_ttl: float = 5.0
     max_body_bytes: int = 1024 * 1024
     key_prefix: str = "tw"
@@ -106,6 +107,18 @@ def _issuers(raw: str) -> tuple[JwtIssuerConfig, ...]:
     return tuple(out)
 
 
+def _azure_table_endpoint(env: Mapping[str, str], store: str) -> str:
+    endpoint = env.get("TOLLWAY_AZURE_TABLE_ENDPOINT", "")
+    if endpoint and not endpoint.startswith(("https://", "http://")):
+        raise SettingsError(f"TOLLWAY_AZURE_TABLE_ENDPOINT={endpoint!r} is not an http(s) URL")
+    if store == "azure" and not endpoint and not env.get("TOLLWAY_AZURE_CONNECTION_STRING"):
+        raise SettingsError(
+            "TOLLWAY_STORE=azure needs TOLLWAY_AZURE_TABLE_ENDPOINT (the storage account's table "
+            "endpoint, reached with managed identity) or TOLLWAY_AZURE_CONNECTION_STRING"
+        )
+    return endpoint
+
+
 def from_env(env: Mapping[str, str] = os.environ) -> Settings:
     store = env.get("TOLLWAY_STORE", "sqlite")
     if store not in STORES:
@@ -131,6 +144,7 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         table_name=env.get("TOLLWAY_TABLE", "tollway"),
         dynamodb_endpoint=env.get("TOLLWAY_DYNAMODB_ENDPOINT", ""),
         azure_connection_string=env.get("TOLLWAY_AZURE_CONNECTION_STRING", ""),
+        azure_table_endpoint=_azure_table_endpoint(env, store),
         cache_ttl=_num(env, "TOLLWAY_CACHE_TTL", 5.0, 0.0, 300.0),
         max_body_bytes=int(_num(env, "TOLLWAY_MAX_BODY_BYTES", 1024 * 1024, 0, 6 * 1024 * 1024)),
         key_prefix=prefix,

@@ -13,7 +13,7 @@ from shared.ports import Metrics, Store, Upstream, UsageSink
 from shared.services.directory import Directory
 from shared.services.gateway import Gateway
 from shared.services.throttle import Limiter
-from shared.settings import JwtIssuerConfig, Settings
+from shared.settings import JwtIssuerConfig, Settings, SettingsError
 
 
 def build_store(settings: Settings, clock: Clock | None = None) -> Store:
@@ -34,7 +34,37 @@ def build_store(settings: Settings, clock: Clock | None = None) -> Store:
         return DynamoStore(
             settings.table_name, None, clock, endpoint_url=settings.dynamodb_endpoint or None
         )
+    if settings.store == "azure":
+        return _azure_store(settings, clock)
     raise ValueError(f"store {settings.store!r} is not available in this build")
+
+
+def _azure_store(settings: Settings, clock: Clock) -> Store:
+    from shared.adapters.azure_tables import AzureTableStore
+
+    # Short timeouts and one retry (the SDK's defaults wait ~5 s on a dead endpoint); the
+    # client is built on first use.
+    if settings.azure_connection_string:
+        conn = settings.azure_connection_string
+        return AzureTableStore(settings.table_name, clock, connection_string=conn)
+    if not settings.azure_table_endpoint:
+        raise SettingsError(
+            "store 'azure' needs TOLLWAY_AZURE_TABLE_ENDPOINT or TOLLWAY_AZURE_CONNECTION_STRING"
+        )
+    try:  # managed identity: only imported (and required) when used
+        from azure.identity import DefaultAzureCredential
+    except ImportError:
+        raise SettingsError(
+            "TOLLWAY_AZURE_TABLE_ENDPOINT authenticates with managed identity, which needs the "
+            "azure-identity package (pip install azure-identity), or set "
+            "TOLLWAY_AZURE_CONNECTION_STRING instead"
+        ) from None
+    return AzureTableStore(
+        settings.table_name,
+        clock,
+        endpoint=settings.azure_table_endpoint,
+        credential=DefaultAzureCredential(),
+    )
 
 
 def _issuer(cfg: JwtIssuerConfig) -> Issuer:
