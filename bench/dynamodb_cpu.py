@@ -11,10 +11,10 @@ from shared.adapters.dynamodb import DynamoStore, create_table, make_client
 from shared.core.clock import SystemClock
 from shared.core.models import Plan
 from shared.core.request import GatewayRequest
-from shared.services import records
-from shared.services.directory import Directory
-from shared.services.gateway import Gateway
-from shared.services.throttle import Limiter
+from shared.gateway.directory import Directory
+from shared.gateway.service import Gateway
+from shared.gateway.throttle import Limiter
+from shared.management import records
 from tests.contract.backends import dynamodb_server
 from tests.functional.conftest import make_world
 
@@ -22,7 +22,7 @@ from tests.functional.conftest import make_world
 def run() -> list[str]:
     world = make_world(ttl=3600)
     big = Plan("free", "Free", apis=("demo",), rate_per_minute=10**12, quota_per_day=10**12)
-    records.save(world.store, [records.put_plan_write(big)])
+    records.save_unaudited(world.store, [records.put_plan_write(big)])
     client = make_client(endpoint_url=dynamodb_server.endpoint(), region_name="us-east-1")
     table = f"bench-{uuid.uuid4().hex[:8]}"
     create_table(client, table)

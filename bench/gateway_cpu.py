@@ -16,9 +16,9 @@ def run() -> list[str]:
     world = make_world(ttl=3600)
     # A plan generous enough that the benchmark never hits the limit.
     from shared.core.models import Plan
-    from shared.services import records
+    from shared.management import records
 
-    records.save(
+    records.save_unaudited(
         world.store,
         [
             records.put_plan_write(

@@ -13,11 +13,11 @@ from functions.local.demo_upstream import demo_upstream
 
 def _gateway(upstream_url: str, keyfile: str) -> object:
     from functions.local.gateway_asgi import GatewayApp
+    from shared.adapters.buffered_usage import BufferedSink
     from shared.adapters.memory import MemoryStore
     from shared.core.clock import SystemClock
     from shared.core.models import Api, Lifecycle, Plan, Route, Upstream
-    from shared.services import records
-    from shared.services.metering import BufferedSink
+    from shared.management import records
     from shared.settings import Settings
     from shared.wiring import build_gateway
 
@@ -36,7 +36,7 @@ def _gateway(upstream_url: str, keyfile: str) -> object:
     from functions.local.seed import DEMO_CONSUMER, issue_demo_key
     from shared.core.models import Consumer, Subscription
 
-    records.save(
+    records.save_unaudited(
         store,
         [
             records.put_plan_write(plan),
@@ -44,7 +44,8 @@ def _gateway(upstream_url: str, keyfile: str) -> object:
             records.put_consumer_write(Consumer(DEMO_CONSUMER, "bench")),
         ],
     )
-    records.save(store, records.subscription_writes(Subscription("sub_b", DEMO_CONSUMER, "bench")))
+    sub = Subscription("sub_b", DEMO_CONSUMER, "bench")
+    records.save_unaudited(store, records.subscription_writes(sub))
     key = issue_demo_key(store, "tw", clock.now())
     with open(keyfile, "w") as f:
         f.write(key)

@@ -81,6 +81,10 @@ class ConditionFailed(StoreError):
         self.index = index
 
 
+class CrossPartition(ValueError):
+    """A batch named more than one partition key: a programming error, never retried."""
+
+
 class StoreUnavailable(StoreError):
     """The backend could not be reached or throttled us past the retry budget.
     The caller decides by fail mode; nothing is known to have been written."""
@@ -94,8 +98,12 @@ class Store(Protocol):
     - ``query`` returns live items of partition ``pk`` whose sort key starts with
       ``prefix``, ordered by sort key (descending if asked), at most ``limit`` (>= 1, else
       ValueError), starting strictly after ``after`` (a sort key from a previous page).
-    - ``transact`` applies all writes or none (at most 25 writes). A failed condition
-      raises :class:`ConditionFailed` with the index of the first failing write.
+    - ``transact`` applies all writes or none (at most 25 writes, all in ONE partition:
+      a batch that names two partition keys raises :class:`CrossPartition` before anything
+      is sent; that is all Table Storage and Cosmos DB can do atomically, so every backend
+      refuses more). A failed condition raises :class:`ConditionFailed` with the index of
+      the first failing write. Changes that span partitions are sequences of such batches
+      (``shared/management/changes.py``).
     - ``hit`` is the rate-limit primitive: in one atomic step, if for every slot
       ``count(slot) + cost <= slot.ceiling`` and for every guard
       ``count(guard) <= guard.at_most``, add ``cost`` to every slot and answer
@@ -136,9 +144,9 @@ class Store(Protocol):
 
 MAX_BATCH = 25
 
-#: "transactions": ``transact`` is atomic across partitions (Azure Tables: one partition only).
-#: "ttl": the backend removes expired items by itself.
-CAPABILITIES = frozenset({"transactions", "ttl"})
+#: "ttl": the backend removes expired items by itself (others hide them on read and need
+#: ``purge_expired`` run on a schedule).
+CAPABILITIES = frozenset({"ttl"})
 
 
 # --- upstream -------------------------------------------------------------------------------
@@ -200,6 +208,12 @@ def check_batch(writes: Sequence[Write]) -> None:
     keys = [(w.item.pk, w.item.sk) if isinstance(w, Put) else (w.pk, w.sk) for w in writes]
     if len(set(keys)) != len(keys):
         raise ValueError("a batch may touch each item once")
+    partitions = {k[0] for k in keys}
+    if len(partitions) > 1:
+        raise CrossPartition(
+            f"a transaction spans {len(partitions)} partitions ({', '.join(sorted(partitions)[:3])}"
+            f"{', ...' if len(partitions) > 3 else ''}); stores are atomic within one only"
+        )
 
 
 # --- metrics --------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from mangum import Mangum
 
-from functions.aws import _runtime as rt
 from shared.api.app import create_app
+from shared.clouds.aws import runtime as rt
 from shared.core.clock import SystemClock
 from shared.wiring import build_store
 

@@ -2,12 +2,12 @@
 
 The router (and a denying authorizer) log one ``TOLLWAY_USAGE`` line per request; the
 subscription filter on their log groups invokes this function asynchronously with batches
-of those lines (gzip + base64 in ``awslogs.data``). Each event is recorded with
-``metering.record``: a conditional dedup item per request id (kept 7 days) and the hourly
-aggregate, in one transaction — so a redelivered batch changes nothing.
+of those lines (gzip + base64 in ``awslogs.data``). The batch is added with
+``aggregate.record_batch``: one transaction per consumer x API x hour, deduplicated by a
+marker over the group's request ids — so a redelivered batch changes nothing.
 
 Delivery is at least once: a store failure raises, Lambda retries the batch (twice, then
-the on-failure queue), and the events already recorded are skipped by their request id.
+the on-failure queue), and the groups already added are skipped by their markers.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 
-from functions.aws import _runtime as rt
-from shared.adapters import aws_usage
-from shared.adapters.aws_metrics import PowertoolsMetrics
+from shared.adapters import log_usage
+from shared.clouds.aws import runtime as rt
+from shared.clouds.aws.metrics import PowertoolsMetrics
+from shared.metering import aggregate
 from shared.ports import Store
-from shared.services import metering
 from shared.settings import Settings
 from shared.wiring import build_store
 
@@ -40,22 +40,17 @@ store = build(settings)
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     data = CloudWatchLogsEvent(event).parse_logs_data()
-    counts = {"recorded": 0, "duplicates": 0, "skipped": 0}
     if data.message_type != "DATA_MESSAGE":  # CONTROL_MESSAGE: the subscription's ping
-        return counts
-    try:
-        for line in data.log_events:
-            usage = aws_usage.parse(line.message)
-            if usage is None:
-                counts["skipped"] += 1
-            elif metering.record(store, usage):
-                counts["recorded"] += 1
-            else:
-                counts["duplicates"] += 1
-    finally:  # a StoreError propagates: Lambda retries the whole batch, dedup makes it safe
-        metrics.count("UsageRecorded", counts["recorded"])
-        metrics.count("UsageDuplicates", counts["duplicates"])
+        return {"recorded": 0, "duplicates": 0, "skipped": 0}
+    parsed = [log_usage.parse(line.message) for line in data.log_events]
+    usage = [u for u in parsed if u is not None]
+    skipped = len(parsed) - len(usage)
+    try:  # a StoreError propagates: Lambda retries the whole batch, the markers make it safe
+        done = aggregate.record_batch(store, usage)
+        metrics.count("UsageRecorded", done.events)
+        metrics.count("UsageDuplicateGroups", done.duplicates)
+    finally:
         metrics.flush()
-    if counts["skipped"]:
-        logger.warning("lines that are not usage events were skipped", extra=counts)
-    return counts
+    if skipped:
+        logger.warning("lines that are not usage events were skipped", extra={"skipped": skipped})
+    return {"recorded": done.events, "duplicates": done.duplicates, "skipped": skipped}

@@ -17,12 +17,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from functions.aws import _runtime as rt
-from shared.adapters import aws_events
-from shared.adapters.aws_metrics import PowertoolsMetrics
-from shared.adapters.aws_usage import LogLineSink
+from shared.adapters.log_usage import LogLineSink
+from shared.clouds.aws import events as aws_events
+from shared.clouds.aws import runtime as rt
+from shared.clouds.aws.metrics import PowertoolsMetrics
 from shared.core.outcomes import Outcome
-from shared.services.gateway import Gateway, Verdict
+from shared.gateway.service import Gateway, Verdict
 from shared.settings import Settings
 from shared.wiring import build_gateway
 

@@ -11,7 +11,7 @@ import anyio.to_thread
 
 from shared.core.outcomes import Outcome
 from shared.core.request import GatewayRequest, GatewayResponse, request_id
-from shared.services.gateway import Gateway, Verdict
+from shared.gateway.service import Gateway, Verdict
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -17,8 +17,8 @@ from shared.core.models import (
     Subscription,
     Upstream,
 )
+from shared.management import records
 from shared.ports import Store
-from shared.services import records
 
 DEMO_CONSUMER = "con_demo"
 DAY = 86_400.0
@@ -143,13 +143,12 @@ def seed(store: Store, upstream_url: str, now: float) -> None:
         records.put_consumer_write(Consumer(DEMO_CONSUMER, "Demo consumer", created_at=now))
     )
     # With its plan and status index entries: the admin sees it, and "free" counts as in use.
-    writes += records.subscription_writes(
-        Subscription("sub_demo", DEMO_CONSUMER, FREE.id, created_at=now)
-    )
+    demo_sub = Subscription("sub_demo", DEMO_CONSUMER, FREE.id, created_at=now)
+    writes += records.subscription_writes(demo_sub)
     for api in demo_apis(upstream_url, now):
         text = json.dumps(demo_openapi(api.version), separators=(",", ":"), sort_keys=True)
         writes += records.doc_writes(api.id, text, {"size": len(text), "updated_at": now}, 0)
-    records.save(store, writes)
+    records.save_unaudited(store, writes)
 
 
 def point_demo_upstream(store: Store, upstream_url: str) -> None:
@@ -158,7 +157,7 @@ def point_demo_upstream(store: Store, upstream_url: str) -> None:
         if api.name == "demo" and api.upstreams and api.upstreams[0].url != upstream_url:
             from dataclasses import replace
 
-            records.save(
+            records.save_unaudited(
                 store, [records.put_api_write(replace(api, upstreams=(Upstream(upstream_url),)))]
             )
 
@@ -173,5 +172,5 @@ def issue_demo_key(store: Store, prefix: str, now: float) -> str:
         name="demo",
         created_at=now,
     )
-    records.save(store, records.key_writes(key, new=True))
+    records.save_unaudited(store, records.key_writes(key, new=True))
     return issued.plaintext

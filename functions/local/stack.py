@@ -21,8 +21,8 @@ import uvicorn
 from functions.local import seed
 from functions.local.demo_upstream import demo_upstream
 from functions.local.gateway_asgi import GatewayApp
+from shared.adapters.buffered_usage import BufferedSink
 from shared.core.clock import SystemClock
-from shared.services.metering import BufferedSink
 from shared.settings import Settings
 from shared.wiring import build_gateway, build_store
 

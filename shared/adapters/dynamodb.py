@@ -228,7 +228,7 @@ def _cancelled(e: ClientError) -> _Refused | None:
 
 
 class DynamoStore:
-    capabilities = frozenset({"transactions", "ttl"})
+    capabilities = frozenset({"ttl"})
 
     def __init__(
         self,

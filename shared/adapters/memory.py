@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shared.core.clock import Clock, SystemClock
-from shared.core.ratelimit import Guard, HitResult, Slot
+from shared.core.ratelimit import Guard, HitResult, Slot, admit
 from shared.ports import (
     ConditionFailed,
     Delete,
@@ -22,7 +22,7 @@ from shared.ports import (
 
 
 class MemoryStore:
-    capabilities = frozenset({"transactions", "ttl"})
+    capabilities = frozenset({"ttl"})
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
@@ -135,15 +135,12 @@ class MemoryStore:
             stored = self._counters.get(bucket, {})
             names = {s.name for s in slots} | {g.name for g in guards}
             live = {n: v for n, (v, exp) in stored.items() if n in names and exp > now}
-            ok = all(live.get(s.name, 0) + cost <= s.ceiling for s in slots) and all(
-                live.get(g.name, 0) <= g.at_most for g in guards
-            )
+            result = admit(live, slots, guards, cost)
             fresh = {n: (v, stored[n][1]) for n, v in live.items()}
-            if ok:
-                for s in slots:
-                    fresh[s.name] = (live.get(s.name, 0) + cost, s.expires_at)
+            if result.admitted:
+                fresh.update({s.name: (result.counts[s.name], s.expires_at) for s in slots})
             self._counters[bucket] = fresh
-            return HitResult(ok, {n: v for n, (v, _) in fresh.items()})
+            return result
 
     def close(self) -> None:
         pass

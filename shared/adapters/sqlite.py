@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from shared.core.clock import Clock, SystemClock
-from shared.core.ratelimit import Guard, HitResult, Slot
+from shared.core.ratelimit import Guard, HitResult, Slot, admit
 from shared.ports import (
     ConditionFailed,
     Delete,
@@ -74,7 +74,7 @@ def _dumps(data: Any) -> str:
 
 
 class SqliteStore:
-    capabilities = frozenset({"transactions", "ttl"})
+    capabilities = frozenset({"ttl"})
 
     def __init__(self, path: str, clock: Clock | None = None, *, busy_timeout: float = 5.0) -> None:
         if not path or path == ":memory:" or path.startswith("file::memory:"):
@@ -262,15 +262,11 @@ class SqliteStore:
             counts: dict[str, int] = dict(
                 conn.execute("SELECT name, value FROM counters WHERE bucket = ?", (bucket,))
             )
-            admitted = all(counts.get(s.name, 0) + cost <= s.ceiling for s in slots) and all(
-                counts.get(g.name, 0) <= g.at_most for g in guards
-            )
-            if admitted:
-                new = {s.name: (counts.get(s.name, 0) + cost, s.expires_at) for s in slots}
+            result = admit(counts, slots, guards, cost)
+            if result.admitted:
                 conn.executemany(
                     "INSERT OR REPLACE INTO counters (bucket, name, value, expires_at) "
                     "VALUES (?, ?, ?, ?)",
-                    [(bucket, name, value, exp) for name, (value, exp) in new.items()],
+                    [(bucket, s.name, result.counts[s.name], s.expires_at) for s in slots],
                 )
-                counts.update({name: value for name, (value, _) in new.items()})
-        return HitResult(admitted, counts)
+        return result

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from shared.api.catalog_schemas import ApiName, Description
 from shared.api.schemas import ConsumerOut, Id, Name, RequestBody, Role, UsageTotals, at
 from shared.core.models import Plan
-from shared.services.entities import Account, AuditEntry
+from shared.management.entities import Account, AuditEntry
 
 Limit = Annotated[int, Field(ge=1, le=1_000_000_000_000)]
 Money = Annotated[int, Field(ge=0, le=1_000_000_000)]

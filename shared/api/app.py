@@ -30,9 +30,9 @@ from shared.api.routers import (
     usage,
 )
 from shared.core.clock import Clock
+from shared.management.accounts import Passwords
+from shared.management.sessions import SessionCodec
 from shared.ports import Store
-from shared.services.accounts import Passwords
-from shared.services.sessions import SessionCodec
 from shared.settings import Settings, SettingsError
 
 ROUTERS = (

@@ -19,12 +19,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.core.clock import Clock
 from shared.core.models import Consumer
+from shared.management import records
+from shared.management.accounts import Passwords
+from shared.management.entities import ADMIN_TOKEN_ACTOR, ROLE_ADMIN, Account, Actor
+from shared.management.errors import Forbidden, Invalid, Unauthorized
+from shared.management.sessions import SessionCodec
 from shared.ports import Store
-from shared.services import records
-from shared.services.accounts import Passwords
-from shared.services.entities import ADMIN_TOKEN_ACTOR, ROLE_ADMIN, Account, Actor
-from shared.services.errors import Forbidden, Invalid, Unauthorized
-from shared.services.sessions import SessionCodec
 from shared.settings import Settings
 
 

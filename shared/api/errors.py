@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.management import errors as svc
 from shared.ports import StoreError, StoreUnavailable
-from shared.services import errors as svc
 
 log = logging.getLogger("tollway.api")
 

@@ -14,7 +14,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
 from shared.core.models import Consumer, KeyRecord, Plan, Subscription
-from shared.services.entities import Account
+from shared.management.entities import Account
 
 T = TypeVar("T")
 

@@ -108,6 +108,26 @@ class HitResult:
     counts: Mapping[str, int]
 
 
+def admit(
+    counts: Mapping[str, int], slots: Sequence[Slot], guards: Sequence[Guard], cost: int
+) -> HitResult:
+    """The admission rule of ``Store.hit``, for stores that evaluate it in Python.
+
+    ``counts`` are the bucket's live counters (expired ones already dropped). Admitted:
+    ``cost`` added to every slot; the answer's counts are the new ones (slots) and the
+    guards as found. Denied: the counts as found. DynamoDB evaluates the same rule in its
+    condition expression; the contract suite holds both to it.
+    """
+    ok = all(counts.get(s.name, 0) + cost <= s.ceiling for s in slots) and all(
+        counts.get(g.name, 0) <= g.at_most for g in guards
+    )
+    out = dict(counts)
+    if ok:
+        for s in slots:
+            out[s.name] = counts.get(s.name, 0) + cost
+    return HitResult(ok, out)
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     limit: Limit

@@ -9,9 +9,9 @@ from __future__ import annotations
 from shared.core.clock import Clock
 from shared.core.models import Consumer, KeyRecord, Plan, Subscription
 from shared.core.routing import RouteTable
+from shared.gateway.cache import TTLCache
+from shared.management import records
 from shared.ports import Store
-from shared.services import records
-from shared.services.cache import TTLCache
 
 
 class Directory:

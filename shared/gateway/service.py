@@ -39,6 +39,8 @@ from shared.core.request import (
     validate,
 )
 from shared.core.routing import lifecycle_headers, pick_upstream
+from shared.gateway.directory import Directory
+from shared.gateway.throttle import Limiter
 from shared.ports import (
     Metrics,
     NullMetrics,
@@ -49,8 +51,6 @@ from shared.ports import (
     UpstreamTimeout,
     UsageSink,
 )
-from shared.services.directory import Directory
-from shared.services.throttle import Limiter
 
 log = logging.getLogger("tollway.gateway")
 

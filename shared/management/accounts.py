@@ -17,10 +17,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from shared.core.clock import Clock
 from shared.core.models import Consumer, ConsumerStatus
 from shared.core.ratelimit import Slot
-from shared.ports import Store
-from shared.services import audit, records
-from shared.services.entities import ROLES, Account, Actor, new_id
-from shared.services.errors import (
+from shared.management import audit, records
+from shared.management.changes import Change
+from shared.management.entities import ROLES, Account, Actor, new_id
+from shared.management.errors import (
     Conflict,
     Invalid,
     NotFound,
@@ -28,6 +28,7 @@ from shared.services.errors import (
     Unauthorized,
     commit,
 )
+from shared.ports import Store
 
 #: (bucket prefix, attempts, window seconds)
 LOGIN_PER_EMAIL = ("LOGIN#", 10, 900)
@@ -94,13 +95,14 @@ def signup(
     account = Account(account_id, email, passwords.hash(password), consumer_id, created_at=now)
     consumer = Consumer(consumer_id, name or email, ConsumerStatus.ACTIVE, account_id, now)
     actor = Actor(account_id, account.role)
-    writes = [
-        *records.new_account_writes(account),
-        records.put_consumer_write(consumer, if_absent=True),
-        audit.write(clock, actor, "account.create", audit.Target("account", account_id,
-                    consumer_id), after=account_view(account)),
-    ]
-    commit(store, writes, "An account with this e-mail address exists. Log in instead.")
+    # The e-mail claim decides; the account, its consumer and the audit entry follow.
+    commit(store, clock, Change(
+        [records.email_claim_write(account)],
+        [records.put_account_write(account, if_absent=True),
+         records.put_consumer_write(consumer, if_absent=True),
+         audit.write(clock, actor, "account.create", audit.Target("account", account_id,
+                     consumer_id), after=account_view(account))],
+    ), "An account with this e-mail address exists. Log in instead.")
     return SignedUp(account, consumer)
 
 
@@ -151,10 +153,9 @@ def set_role(store: Store, clock: Clock, actor: Actor, account_id: str, role: st
     if after == before:
         return before
     target = audit.Target("account", account_id, before.consumer_id)
-    writes = [
-        records.put_account_write(after, if_version=version),
-        audit.write(clock, actor, "account.role", target,
-                    before=account_view(before), after=account_view(after)),
-    ]
-    commit(store, writes)
+    commit(store, clock, Change(
+        [records.put_account_write(after, if_version=version)],
+        [audit.write(clock, actor, "account.role", target,
+                     before=account_view(before), after=account_view(after))],
+    ))
     return after

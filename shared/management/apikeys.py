@@ -2,9 +2,13 @@
 
 Only the SHA-256 of a key is stored. The plaintext leaves this module exactly once, in
 the value :func:`create` / :func:`rotate` return, and nothing here logs it. Every key
-action writes an audit entry (with the key's public view: never its hash) in the same
-transaction. Each action also rewrites the consumer item under its version: concurrent
-creations for one consumer serialise, so the per-consumer cap holds under races.
+action writes an audit entry (with the key's public view: never its hash).
+
+Step order (docs/storage.md): granting actions (create, rotate) commit in the consumer's
+partition first — listing, reference and the cap guard, which serialises concurrent
+creations so the per-consumer cap holds — and write the gateway's lookup item LAST, so a
+key is usable only once every part of it exists. Revocation commits the lookup item FIRST,
+so the gateway denies the key before anything else changes.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from typing import Any
 from shared.core import keys as keymod
 from shared.core.clock import Clock
 from shared.core.models import Consumer, ConsumerStatus, KeyRecord, KeyState
+from shared.management import audit, records
+from shared.management.changes import Change, settle
+from shared.management.entities import Actor, new_id
+from shared.management.errors import Conflict, Forbidden, NotFound, commit
 from shared.ports import Store, Write
-from shared.services import audit, records
-from shared.services.entities import Actor, new_id
-from shared.services.errors import Conflict, Forbidden, NotFound, commit
 
 DEFAULT_GRACE = 86_400
 MAX_GRACE = 7 * 86_400
@@ -53,11 +58,11 @@ def view(key: KeyRecord) -> dict[str, Any]:
 
 
 def _consumer_guard(store: Store, consumer_id: str) -> tuple[Consumer, Write]:
-    found = records.get_versioned(store, Consumer, records.CONSUMER, consumer_id)
-    if found is None:
+    consumer = records.get_consumer(store, consumer_id)
+    if consumer is None:
         raise NotFound("No consumer with this id.")
-    consumer, version = found
-    return consumer, records.put_consumer_write(consumer, if_version=version)
+    settle(store, records.consumer_pk(consumer_id))  # an interrupted change first
+    return consumer, records.key_cap_guard(store, consumer_id)
 
 
 def _live(store: Store, consumer_id: str, now: float) -> list[KeyRecord]:
@@ -89,11 +94,11 @@ def create(
     expires = now + expires_in_days * 86_400 if expires_in_days else None
     new = _new_key(prefix, consumer_id, name, scopes, now, expires)
     target = audit.Target("key", new.record.id, consumer_id)
-    commit(store, [
-        *records.key_writes(new.record, new=True),
-        guard,
-        audit.write(clock, actor, "key.create", target, after=view(new.record)),
-    ])
+    commit(store, clock, Change(
+        [*records.key_listing_writes(new.record, new=True), guard],
+        [audit.write(clock, actor, "key.create", target, after=view(new.record)),
+         records.key_hash_write(new.record, if_absent=True)],
+    ))
     return new
 
 
@@ -140,13 +145,16 @@ def rotate(
     retiring = dataclasses.replace(old, expires_at=ends)
     new = _new_key(prefix, consumer_id, old.name, old.scopes, now, None)
     target = audit.Target("key", key_id, consumer_id)
-    commit(store, [
-        *records.key_writes(new.record, new=True),
-        *records.key_writes(retiring),
-        guard,
-        audit.write(clock, actor, "key.rotate", target, before=view(old),
-                    after={"old": view(retiring), "new": view(new.record)}),
-    ])
+    old_version = records.key_hash_version(store, old.key_hash)
+    commit(store, clock, Change(
+        [*records.key_listing_writes(new.record, new=True),
+         *records.key_listing_writes(retiring), guard],
+        [audit.write(clock, actor, "key.rotate", target, before=view(old),
+                     after={"old": view(retiring), "new": view(new.record)}),
+         # under the version read here: a revocation in between wins over this rewrite
+         records.key_hash_write(retiring, if_version=old_version or 0),
+         records.key_hash_write(new.record, if_absent=True)],
+    ))
     return new, retiring
 
 
@@ -157,8 +165,10 @@ def revoke(store: Store, clock: Clock, actor: Actor, consumer_id: str, key_id: s
         return old
     revoked = dataclasses.replace(old, state=KeyState.REVOKED)
     target = audit.Target("key", key_id, consumer_id)
-    commit(store, [
-        *records.key_writes(revoked),
-        audit.write(clock, actor, "key.revoke", target, before=view(old), after=view(revoked)),
-    ])
+    settle(store, records.consumer_pk(consumer_id))  # a half-created key first
+    commit(store, clock, Change(
+        [records.key_hash_write(revoked)],
+        [*records.key_listing_writes(revoked),
+         audit.write(clock, actor, "key.revoke", target, before=view(old), after=view(revoked))],
+    ))
     return revoked

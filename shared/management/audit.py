@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.core.clock import Clock
+from shared.management import records
+from shared.management.entities import Actor, AuditEntry, new_id
 from shared.ports import Put, Store
-from shared.services import records
-from shared.services.entities import Actor, AuditEntry, new_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,11 @@ from typing import Any
 
 from shared.core.clock import Clock
 from shared.core.models import TRANSITIONS, Api, Lifecycle, Route, Upstream, to_dict
+from shared.management import audit, records
+from shared.management.changes import Change, settle
+from shared.management.entities import Actor, new_id
+from shared.management.errors import Conflict, Invalid, NotFound, commit
 from shared.ports import Delete, Store
-from shared.services import audit, records
-from shared.services.entities import Actor, new_id
-from shared.services.errors import RETRY, Conflict, Invalid, NotFound, commit
 
 NOT_FOUND = "No API with this id."
 PUBLIC = frozenset({Lifecycle.PUBLISHED, Lifecycle.DEPRECATED})
@@ -71,11 +72,14 @@ def _check_unique(store: Store, api: Api) -> None:
 
 def create(store: Store, clock: Clock, actor: Actor, fields: dict[str, Any]) -> Api:
     api = Api(id=new_id("api"), **_typed(fields))
+    settle(store, records.API)  # an interrupted delete releases its claims first
     _check_unique(store, api)
-    commit(store, [
-        *records.new_api_writes(api),
-        audit.write(clock, actor, "api.create", audit.Target("api", api.id), after=to_dict(api)),
-    ], TAKEN)
+    # The uniqueness claims decide; the API (what the gateway routes by) follows.
+    commit(store, clock, Change(
+        records.api_claim_writes(api),
+        [audit.write(clock, actor, "api.create", audit.Target("api", api.id), after=to_dict(api)),
+         records.put_api_write(api, if_absent=True)],
+    ), TAKEN)
     return api
 
 
@@ -83,11 +87,17 @@ def _save(store: Store, clock: Clock, actor: Actor, action: str, before: Api, af
           version: int) -> Api:
     if after == before:
         return before
-    commit(store, [
-        *records.update_api_writes(after, before, version),
-        audit.write(clock, actor, action, audit.Target("api", after.id),
-                    before=to_dict(before), after=to_dict(after)),
-    ], TAKEN if after.base_path != before.base_path else RETRY)
+    entry = audit.write(clock, actor, action, audit.Target("api", after.id),
+                        before=to_dict(before), after=to_dict(after))
+    if after.base_path == before.base_path:
+        commit(store, clock, Change([records.put_api_write(after, if_version=version)], [entry]))
+        return after
+    # A draft moving its base path: claim the new path first; the API follows under the
+    # version read (a concurrent edit wins, and the path claim stays with the API's id).
+    commit(store, clock, Change(
+        records.api_path_move_writes(after, before),
+        [records.put_api_write(after, if_version=version), entry],
+    ), TAKEN)
     return after
 
 
@@ -138,14 +148,15 @@ def delete(store: Store, clock: Clock, actor: Actor, api_id: str) -> None:
     if api.lifecycle is not Lifecycle.DRAFT:
         raise Conflict("Only a draft API can be deleted; deprecate and retire this one.")
     meta = records.doc_meta(store, api_id)
-    commit(store, [
-        Delete(records.API, api_id, if_version=version),
-        Delete(records.APIINDEX, records.api_name_sk(api.name, api.version)),
-        Delete(records.APIINDEX, records.api_path_sk(api.base_path)),
-        *(records.doc_delete_writes(api_id, int(meta["parts"])) if meta else []),
-        audit.write(clock, actor, "api.delete", audit.Target("api", api_id),
-                    before=to_dict(api)),
-    ])
+    # The API goes first (the gateway stops routing to it), its claims and document after.
+    commit(store, clock, Change(
+        [Delete(records.API, api_id, if_version=version)],
+        [Delete(records.APIINDEX, records.api_name_sk(api.name, api.version)),
+         Delete(records.APIINDEX, records.api_path_sk(api.base_path)),
+         *(records.doc_delete_writes(api_id, int(meta["parts"])) if meta else []),
+         audit.write(clock, actor, "api.delete", audit.Target("api", api_id),
+                     before=to_dict(api))],
+    ))
 
 
 def put_document(store: Store, clock: Clock, actor: Actor, api_id: str,
@@ -161,11 +172,11 @@ def put_document(store: Store, clock: Clock, actor: Actor, api_id: str,
     meta = {"size": len(text), "updated_at": clock.now()}
     digest = hashlib.sha256(text.encode()).hexdigest()
     before = None if old is None else {"size": old["size"], "sha256": old["sha256"]}
-    commit(store, [
-        *records.doc_writes(api_id, text, meta, int(old["parts"]) if old else 0),
-        audit.write(clock, actor, "api.openapi", audit.Target("api", api_id),
-                    before=before, after={**meta, "sha256": digest}),
-    ])
+    commit(store, clock, Change(
+        records.doc_writes(api_id, text, meta, int(old["parts"]) if old else 0),
+        [audit.write(clock, actor, "api.openapi", audit.Target("api", api_id),
+                     before=before, after={**meta, "sha256": digest})],
+    ))
     return meta
 
 

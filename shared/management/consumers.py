@@ -11,10 +11,11 @@ from typing import Any
 
 from shared.core.clock import Clock
 from shared.core.models import Consumer, ConsumerStatus
+from shared.management import audit, records
+from shared.management.changes import Change
+from shared.management.entities import Actor
+from shared.management.errors import NotFound, commit
 from shared.ports import Store
-from shared.services import audit, records
-from shared.services.entities import Actor
-from shared.services.errors import NotFound, commit
 
 NOT_FOUND = "No consumer with this id."
 
@@ -60,11 +61,11 @@ def _update(
     after = dataclasses.replace(before, **changes)
     if after == before:
         return before
-    commit(store, [
-        records.put_consumer_write(after, if_version=version),
-        audit.write(clock, actor, action, audit.Target("consumer", consumer_id, consumer_id),
-                    before=view(before), after=view(after), note=note),
-    ])
+    commit(store, clock, Change(
+        [records.put_consumer_write(after, if_version=version)],
+        [audit.write(clock, actor, action, audit.Target("consumer", consumer_id, consumer_id),
+                     before=view(before), after=view(after), note=note)],
+    ))
     return after
 
 

@@ -7,9 +7,10 @@ never echo secrets (passwords, keys, hashes) and never say whether someone else'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from shared.ports import ConditionFailed, Store, Write
+from shared.core.clock import Clock
+from shared.management import changes
+from shared.management.changes import Change
+from shared.ports import ConditionFailed, Store
 
 
 class ServiceError(Exception):
@@ -50,9 +51,10 @@ class TooManyRequests(ServiceError):
 RETRY = "The record changed while this request was being handled. Retry."
 
 
-def commit(store: Store, writes: Sequence[Write], conflict: str = RETRY) -> None:
-    """Write one action's items in one transaction; a failed condition becomes a 409."""
+def commit(store: Store, clock: Clock, change: Change, conflict: str = RETRY) -> None:
+    """Apply one action as a partition-scoped change (``changes.apply``); a failed
+    condition on its primary partition becomes a 409 and leaves no effect."""
     try:
-        store.transact(list(writes))
+        changes.apply(store, clock, change)
     except ConditionFailed:
         raise Conflict(conflict) from None

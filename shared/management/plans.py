@@ -14,10 +14,11 @@ from typing import Any
 
 from shared.core.clock import Clock
 from shared.core.models import Algorithm, FailMode, Plan, to_dict
+from shared.management import audit, records
+from shared.management.changes import Change
+from shared.management.entities import Actor, new_id
+from shared.management.errors import Conflict, Invalid, NotFound, commit
 from shared.ports import Delete, Store
-from shared.services import audit, records
-from shared.services.entities import Actor, new_id
-from shared.services.errors import Conflict, Invalid, NotFound, commit
 
 NOT_FOUND = "No plan with this id."
 _ENUM_FIELDS = {"algorithm": Algorithm, "fail_mode": FailMode}
@@ -68,11 +69,11 @@ def list_page(
 def create(store: Store, clock: Clock, actor: Actor, fields: dict[str, Any]) -> Plan:
     plan = Plan(id=new_id("pln"), **_typed(fields))
     _check_apis(store, plan.apis)
-    commit(store, [
-        records.put_plan_write(plan, if_absent=True),
-        audit.write(clock, actor, "plan.create", audit.Target("plan", plan.id),
-                    after=to_dict(plan)),
-    ])
+    commit(store, clock, Change(
+        [records.put_plan_write(plan, if_absent=True)],
+        [audit.write(clock, actor, "plan.create", audit.Target("plan", plan.id),
+                     after=to_dict(plan))],
+    ))
     return plan
 
 
@@ -88,11 +89,11 @@ def _change(
         _check_apis(store, after.apis)
     if after == before:
         return before
-    commit(store, [
-        records.put_plan_write(after, if_version=version),
-        audit.write(clock, actor, action, audit.Target("plan", plan_id),
-                    before=to_dict(before), after=to_dict(after)),
-    ])
+    commit(store, clock, Change(
+        [records.put_plan_write(after, if_version=version)],
+        [audit.write(clock, actor, action, audit.Target("plan", plan_id),
+                     before=to_dict(before), after=to_dict(after))],
+    ))
     return after
 
 
@@ -114,8 +115,8 @@ def delete(store: Store, clock: Clock, actor: Actor, plan_id: str) -> None:
     if records.plan_in_use(store, plan_id):
         raise Conflict("This plan has subscribers, so it cannot be deleted. Retire it instead: "
                        "it keeps serving them and takes no new subscriptions.")
-    commit(store, [
-        Delete(records.PLAN, plan_id, if_version=version),
-        audit.write(clock, actor, "plan.delete", audit.Target("plan", plan_id),
-                    before=to_dict(plan)),
-    ])
+    commit(store, clock, Change(
+        [Delete(records.PLAN, plan_id, if_version=version)],
+        [audit.write(clock, actor, "plan.delete", audit.Target("plan", plan_id),
+                     before=to_dict(plan))],
+    ))

@@ -23,8 +23,9 @@ Management records (the gateway never reads them)::
     AUDIT                     <epoch %020.6f>#<entry id>  AuditEntry, read newest first
 
 Rate-limit buckets (``Store.hit``): ``LOGIN#<email>``, ``LOGINIP#<ip>``, ``SIGNUP#<ip>``.
-Writes that belong to one action are returned as lists so the caller can commit them in
-one ``store.transact``.
+Writes that belong to one action are returned as lists, split by partition: what an action
+commits atomically (its primary partition) and what follows (``changes.Change``).
+Sort keys starting with ``~`` are bookkeeping (``changes``): listings skip them.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ from shared.core.models import (
     from_dict,
     to_dict,
 )
+from shared.management.entities import Account, AuditEntry
 from shared.ports import Delete, Item, Put, Store, Write
-from shared.services.entities import Account, AuditEntry
 
 T = TypeVar("T")
 
@@ -70,7 +71,7 @@ def _list(store: Store, cls: type[T], pk: str, prefix: str = "", limit: int = 10
     after: str | None = None
     while True:
         page = store.query(pk, prefix, limit=min(limit - len(out), 500), after=after)
-        out.extend(from_dict(cls, dict(i.data)) for i in page)
+        out.extend(from_dict(cls, dict(i.data)) for i in page if not i.sk.startswith("~"))
         if len(page) < 500 or len(out) >= limit:
             return out
         after = page[-1].sk
@@ -122,20 +123,41 @@ def key_by_hash(store: Store, key_hash: str) -> KeyRecord | None:
     return _load(KeyRecord, store.get(keyhash_pk(key_hash), "KEY"))
 
 
-def key_writes(key: KeyRecord, *, new: bool = False) -> list[Write]:
-    """Both items of a key: the lookup by hash and the consumer's listing entry, plus the
-    reference management uses to find the first from the second (rotate, revoke).
-    The listing entry carries no hash, so listing a consumer's keys never exposes one."""
-    data = to_dict(key)
-    listing = {k: v for k, v in data.items() if k != "key_hash"}
+def key_listing_writes(key: KeyRecord, *, new: bool = False) -> list[Write]:
+    """The consumer's listing entry of a key (no hash, so listing never exposes one) and
+    the reference management uses to find the lookup item (rotate, revoke)."""
+    listing = {k: v for k, v in to_dict(key).items() if k != "key_hash"}
     cond: dict[str, Any] = {"if_absent": True} if new else {}
-    expires = key.expires_at
     ref = {"key_hash": key.key_hash}
     return [
-        Put(Item(keyhash_pk(key.key_hash), "KEY", data, expires_at=expires), **cond),
         Put(Item(consumer_pk(key.consumer_id), f"KEY#{key.id}", listing), **cond),
         Put(Item(consumer_pk(key.consumer_id), f"KEYREF#{key.id}", ref), **cond),
     ]
+
+
+def key_hash_write(key: KeyRecord, **cond: Any) -> Put:
+    """The gateway's lookup item: the only one that makes a key usable."""
+    return Put(Item(keyhash_pk(key.key_hash), "KEY", to_dict(key), expires_at=key.expires_at),
+               **cond)
+
+
+def key_writes(key: KeyRecord, *, new: bool = False) -> list[Write]:
+    """Every item of a key, listing first and lookup last (seed data: ``save_unaudited``)."""
+    cond: dict[str, Any] = {"if_absent": True} if new else {}
+    return [*key_listing_writes(key, new=new), key_hash_write(key, **cond)]
+
+
+def key_hash_version(store: Store, key_hash: str) -> int | None:
+    item = store.get(keyhash_pk(key_hash), "KEY")
+    return None if item is None else item.version
+
+
+def key_cap_guard(store: Store, consumer_id: str) -> Put:
+    """Rewritten by every key action of a consumer under its version: concurrent creations
+    serialise on it, so the per-consumer cap holds under races."""
+    item = store.get(consumer_pk(consumer_id), "KEYCAP")
+    fresh = Item(consumer_pk(consumer_id), "KEYCAP", {})
+    return Put(fresh, if_absent=True) if item is None else Put(fresh, if_version=item.version)
 
 
 def get_key_with_hash(store: Store, consumer_id: str, key_id: str) -> KeyRecord | None:
@@ -172,12 +194,18 @@ def put_subscription_write(sub: Subscription, **cond: Any) -> Put:
     return Put(Item(consumer_pk(sub.consumer_id), f"SUB#{sub.id}", to_dict(sub)), **cond)
 
 
-def delete_write(pk: str, sk: str) -> Delete:
-    return Delete(pk, sk)
-
-
-def save(store: Store, writes: Sequence[Write]) -> None:
-    store.transact(list(writes))
+def save_unaudited(store: Store, writes: Sequence[Write]) -> None:
+    """Write ``writes`` partition by partition, in order (seed data, never an action of a
+    user: it is not audited and an interruption is mended by running it again)."""
+    batch: list[Write] = []
+    for w in writes:
+        pk = w.item.pk if isinstance(w, Put) else w.pk
+        if batch and (pk != (batch[0].item.pk if isinstance(batch[0], Put) else batch[0].pk)):
+            store.transact(batch)
+            batch = []
+        batch.append(w)
+    if batch:
+        store.transact(batch)
 
 
 # --- versions and pages ---------------------------------------------------------------------
@@ -207,7 +235,7 @@ def page(
     while True:
         batch = store.query(pk, prefix, limit=batch_size, after=cursor, descending=descending)
         for item in batch:
-            if keep is not None and not keep(item):
+            if item.sk.startswith("~") or (keep is not None and not keep(item)):
                 continue
             if len(out) == limit:
                 return out, out[-1].sk
@@ -237,12 +265,10 @@ def account_by_email(store: Store, email: str) -> Account | None:
     return None if ref is None else get_account(store, str(ref.data["account_id"]))
 
 
-def new_account_writes(account: Account) -> list[Write]:
-    """The account and its e-mail index; both fail if either exists."""
-    return [
-        Put(Item(ACCOUNT, account.id, to_dict(account)), if_absent=True),
-        Put(Item(email_pk(account.email), "ACCOUNT", {"account_id": account.id}), if_absent=True),
-    ]
+def email_claim_write(account: Account) -> Put:
+    """One account per e-mail: the claim fails if the address is taken."""
+    return Put(Item(email_pk(account.email), "ACCOUNT", {"account_id": account.id}),
+               if_absent=True)
 
 
 def put_account_write(account: Account, **cond: Any) -> Put:
@@ -256,14 +282,40 @@ def plan_subs_pk(plan_id: str) -> str:
     return f"PLAN#{plan_id}"
 
 
-def subscription_writes(sub: Subscription, previous: Subscription | None = None) -> list[Write]:
-    """The subscription and its two index entries, kept in step with its plan and status."""
+def plan_claim_sk(plan_id: str) -> str:
+    return f"PLANSUB#{plan_id}"
+
+
+def subscription_primary(
+    sub: Subscription, previous: Subscription | None = None, version: int | None = None
+) -> list[Write]:
+    """In the consumer's partition: the subscription (what the gateway reads) and its claim
+    on the plan (one live subscription per consumer and plan), changed atomically."""
+    pk = consumer_pk(sub.consumer_id)
+    live = sub.status is not SubscriptionStatus.CANCELLED
+    cond: dict[str, Any] = {"if_absent": True} if previous is None else {"if_version": version}
+    writes: list[Write] = [put_subscription_write(sub, **cond)]
+    was_live = previous is not None and previous.status is not SubscriptionStatus.CANCELLED
+    moved = previous is not None and previous.plan_id != sub.plan_id
+    claim = Item(pk, plan_claim_sk(sub.plan_id), {"subscription_id": sub.id})
+    if previous is not None and was_live and (moved or not live):
+        writes.append(Delete(pk, plan_claim_sk(previous.plan_id)))
+    if live and (previous is None or moved or not was_live):
+        writes.append(Put(claim, if_absent=True))
+    return writes
+
+
+def subscription_writes(sub: Subscription) -> list[Write]:
+    """A new subscription whole (seed data: ``save_unaudited``)."""
+    return [*subscription_primary(sub), *subscription_indexes(sub)]
+
+
+def subscription_indexes(sub: Subscription, previous: Subscription | None = None) -> list[Write]:
+    """The follow-ups: the lookup by id (pending approvals) and the plan's "in use" index.
+    Each item belongs to this subscription alone, so replaying them late is harmless."""
     live = sub.status is not SubscriptionStatus.CANCELLED
     ref = {"consumer_id": sub.consumer_id, "plan_id": sub.plan_id, "status": sub.status.value}
-    writes: list[Write] = [
-        put_subscription_write(sub, **({} if previous else {"if_absent": True})),
-        Put(Item(SUBSCRIPTION, sub.id, ref)),
-    ]
+    writes: list[Write] = [Put(Item(SUBSCRIPTION, sub.id, ref))]
     if previous is not None and previous.plan_id != sub.plan_id:
         writes.append(Delete(plan_subs_pk(previous.plan_id), f"SUB#{sub.id}"))
     if live:
@@ -295,24 +347,21 @@ def api_path_sk(base_path: str) -> str:
     return f"PATH#{base_path}"
 
 
-def new_api_writes(api: Api) -> list[Write]:
-    """The API and its uniqueness entries (name + version, base path); all or nothing."""
+def api_claim_writes(api: Api) -> list[Write]:
+    """The API's uniqueness entries (name + version, base path), in one partition: claimed
+    together or not at all."""
     ref = {"api_id": api.id}
     return [
-        put_api_write(api, if_absent=True),
         Put(Item(APIINDEX, api_name_sk(api.name, api.version), ref), if_absent=True),
         Put(Item(APIINDEX, api_path_sk(api.base_path), ref), if_absent=True),
     ]
 
 
-def update_api_writes(api: Api, previous: Api, version: int) -> list[Write]:
-    writes: list[Write] = [put_api_write(api, if_version=version)]
-    if api.base_path != previous.base_path:
-        writes.append(Delete(APIINDEX, api_path_sk(previous.base_path)))
-        writes.append(
-            Put(Item(APIINDEX, api_path_sk(api.base_path), {"api_id": api.id}), if_absent=True)
-        )
-    return writes
+def api_path_move_writes(api: Api, previous: Api) -> list[Write]:
+    return [
+        Put(Item(APIINDEX, api_path_sk(api.base_path), {"api_id": api.id}), if_absent=True),
+        Delete(APIINDEX, api_path_sk(previous.base_path)),
+    ]
 
 
 def api_names(store: Store) -> set[str]:
@@ -366,4 +415,5 @@ def doc_delete_writes(api_id: str, parts: int) -> list[Write]:
 
 
 def audit_write(entry: AuditEntry) -> Put:
+    """``if_absent``: a replayed audit step never writes the entry twice."""
     return Put(Item(AUDIT, f"{entry.at:020.6f}#{entry.id}", to_dict(entry)), if_absent=True)

@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 
 from shared.core.clock import Clock
-from shared.services.entities import ROLES, Account, new_id
+from shared.management.entities import ROLES, Account, new_id
 
 ISSUER = "tollway"
 AUDIENCE = "tollway-management"

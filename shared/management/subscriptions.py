@@ -1,8 +1,9 @@
 """Subscriptions: a consumer's access to a plan, optionally awaiting admin approval.
 
-Every write rewrites the plan item under its version (a no-op for the gateway) so that
-deleting a plan and subscribing to it cannot both succeed. One live subscription per
-consumer and plan.
+Every action commits in the consumer's partition: the subscription (what the gateway
+reads) and the consumer's claim on the plan (one live subscription per consumer and
+plan), atomically. The lookup by id and the plan's "in use" index follow, with the audit
+entry (docs/storage.md). A cancellation is therefore effective at its first write.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from shared.core.models import (
     SubscriptionStatus,
     to_dict,
 )
-from shared.ports import Put, Store
-from shared.services import audit, records
-from shared.services.entities import Actor, new_id
-from shared.services.errors import Conflict, Forbidden, Invalid, NotFound, commit
+from shared.management import audit, records
+from shared.management.changes import Change, settle
+from shared.management.entities import Actor, new_id
+from shared.management.errors import Conflict, Forbidden, Invalid, NotFound, commit
+from shared.ports import Store
 
 NOT_FOUND = "No subscription with this id."
 _ACTIVE, _PENDING, _CANCELLED = (
@@ -30,13 +32,12 @@ _ACTIVE, _PENDING, _CANCELLED = (
 )
 
 
-def _plan_guard(store: Store, plan_id: str, *, for_new: bool) -> tuple[Plan, Put]:
-    found = records.get_versioned(store, Plan, records.PLAN, plan_id)
-    if found is None or (for_new and found[0].retired):
+def _open_plan(store: Store, plan_id: str, *, for_new: bool) -> Plan:
+    plan = records.get_plan(store, plan_id)
+    if plan is None or (for_new and plan.retired):
         raise Invalid("No plan open for subscription has this id. See GET /v1/plans.",
                       field="body.plan_id")
-    plan, version = found
-    return plan, records.put_plan_write(plan, if_version=version)
+    return plan
 
 
 def get(store: Store, consumer_id: str, sub_id: str) -> Subscription:
@@ -70,19 +71,20 @@ def _create(
     store: Store, clock: Clock, actor: Actor, consumer: Consumer, plan_id: str, *,
     approved: bool, overrides: dict[str, int | None] | None = None,
 ) -> Subscription:
-    plan, guard = _plan_guard(store, plan_id, for_new=True)
+    plan = _open_plan(store, plan_id, for_new=True)
+    taken = "This consumer already has a subscription to this plan."
     live = [s for s in records.list_subscriptions(store, consumer.id) if s.status is not _CANCELLED]
     if any(s.plan_id == plan_id for s in live):
-        raise Conflict("This consumer already has a subscription to this plan.")
+        raise Conflict(taken)
     status = _PENDING if plan.requires_approval and not approved else _ACTIVE
     sub = Subscription(new_id("sub"), consumer.id, plan_id, status, dict(overrides or {}),
                        clock.now())
-    commit(store, [
-        *records.subscription_writes(sub),
-        guard,
-        audit.write(clock, actor, "subscription.create",
-                    audit.Target("subscription", sub.id, consumer.id), after=to_dict(sub)),
-    ])
+    commit(store, clock, Change(
+        records.subscription_primary(sub),
+        [*records.subscription_indexes(sub),
+         audit.write(clock, actor, "subscription.create",
+                     audit.Target("subscription", sub.id, consumer.id), after=to_dict(sub))],
+    ), taken)
     return sub
 
 
@@ -104,6 +106,7 @@ def _change(
     store: Store, clock: Clock, actor: Actor, consumer_id: str, sub_id: str, action: str,
     *, allowed_from: frozenset[SubscriptionStatus], **changes: Any,
 ) -> Subscription:
+    settle(store, records.consumer_pk(consumer_id))  # an interrupted change first
     found = records.get_versioned(store, Subscription, records.consumer_pk(consumer_id),
                                   f"SUB#{sub_id}")
     if found is None:
@@ -114,15 +117,13 @@ def _change(
     after = dataclasses.replace(before, **changes)
     if after == before:
         return before
-    _, guard = _plan_guard(store, after.plan_id, for_new=after.plan_id != before.plan_id)
-    writes = records.subscription_writes(after, before)
-    writes[0] = records.put_subscription_write(after, if_version=version)
-    commit(store, [
-        *writes,
-        guard,
-        audit.write(clock, actor, action, audit.Target("subscription", sub_id, consumer_id),
-                    before=to_dict(before), after=to_dict(after)),
-    ])
+    _open_plan(store, after.plan_id, for_new=after.plan_id != before.plan_id)
+    commit(store, clock, Change(
+        records.subscription_primary(after, before, version),
+        [*records.subscription_indexes(after, before),
+         audit.write(clock, actor, action, audit.Target("subscription", sub_id, consumer_id),
+                     before=to_dict(before), after=to_dict(after))],
+    ))
     return after
 
 

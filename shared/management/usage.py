@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.core.models import Consumer
+from shared.management import records
+from shared.metering.aggregate import read_usage
 from shared.ports import Store
-from shared.services import records
-from shared.services.metering import read_usage
 
 _PAGE = 1000
 _STATUS = ("s1xx", "s2xx", "s3xx", "s4xx", "s5xx")

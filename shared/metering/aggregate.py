@@ -1,24 +1,33 @@
-"""Usage: one event per request, aggregated per consumer x API x hour, idempotent by id.
+"""Usage: events grouped per consumer x API x hour; each group added once, atomically.
 
-The gateway only *emits* (to a sink that never writes synchronously); ``record`` is what
-the aggregating side (a background thread locally, the metering function in the cloud)
-calls for each event.
+The gateway only *emits* (to a sink that never writes synchronously). The aggregating side
+(a background thread locally, the metering function in each cloud) hands every delivered
+batch to :func:`record_batch`. Events are grouped by consumer, API and hour; each group is
+ONE transaction in the consumer's usage partition:
+
+* a dedup marker ``USAGE#<consumer> / D#<hour>#<api>#<digest>`` written ``if_absent``,
+  where the digest is taken over the group's sorted request ids, and
+* the aggregate ``USAGE#<consumer> / H#<hour>#<api>`` incremented.
+
+Both items share a partition, so the marker and the sums commit together or not at all:
+a redelivered batch (at-least-once delivery, in any order) finds its markers and adds
+nothing; a crash between groups leaves the finished groups marked and the rest untouched.
+Markers outlive every retention that could redeliver a batch (:data:`DEDUP_SECONDS`).
 """
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
+import hashlib
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from shared.core.models import UsageEvent, to_dict
-from shared.ports import ConditionFailed, Increment, Item, Put, Store, StoreError
+from shared.core.models import UsageEvent
+from shared.ports import ConditionFailed, Increment, Item, Put, Store
 
-log = logging.getLogger("tollway.metering")
-
-DEDUP_SECONDS = 7 * 86_400
+#: 21 days: longer than the longest redelivery path (SQS/queue dead letters keep 14 days).
+DEDUP_SECONDS = 21 * 86_400
 
 
 def usage_pk(consumer_id: str) -> str:
@@ -29,89 +38,72 @@ def hour_of(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H", time.gmtime(ts))
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    groups: int = 0  # groups added now
+    duplicates: int = 0  # groups already added by an earlier delivery
+    events: int = 0  # events in the groups added now
+
+
+def _groups(events: Iterable[UsageEvent]) -> dict[tuple[str, str, str], list[UsageEvent]]:
+    out: dict[tuple[str, str, str], dict[str, UsageEvent]] = {}
+    for e in events:
+        group = out.setdefault((e.consumer_id, e.api_id, hour_of(e.timestamp)), {})
+        group.setdefault(e.request_id, e)  # one request counted once within a batch too
+    return {k: list(v.values()) for k, v in out.items()}
+
+
+def _sums(events: list[UsageEvent]) -> dict[str, int | float]:
+    sums: dict[str, int | float] = {
+        "requests": len(events),
+        "cost": sum(e.cost for e in events),
+        "bytes_in": sum(e.bytes_in for e in events),
+        "bytes_out": sum(e.bytes_out for e in events),
+        "latency_ms": round(sum(e.latency_ms for e in events), 3),
+    }
+    for e in events:
+        key = f"s{e.status // 100}xx"
+        sums[key] = sums.get(key, 0) + 1
+    return sums
+
+
+def record_batch(store: Store, events: Iterable[UsageEvent]) -> Recorded:
+    """Add a delivered batch. Safe to call again with the same batch. A store error
+    propagates (the caller redelivers); the groups already added stay added, once."""
+    added = duplicates = counted = 0
+    for (consumer, api, hour), group in sorted(_groups(events).items()):
+        ids = sorted(e.request_id for e in group)
+        digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:32]
+        pk = usage_pk(consumer)
+        first = min(e.timestamp for e in group)
+        marker = Put(
+            Item(pk, f"D#{hour}#{api}#{digest}", {"n": len(ids)},
+                 expires_at=first + DEDUP_SECONDS),
+            if_absent=True,
+        )
+        agg = Increment(
+            pk, f"H#{hour}#{api}", _sums(group),
+            fields={"consumer_id": consumer, "api_id": api, "hour": hour},
+        )
+        try:
+            store.transact([marker, agg])
+        except ConditionFailed:
+            duplicates += 1
+            continue
+        added += 1
+        counted += len(group)
+    return Recorded(added, duplicates, counted)
+
+
 def record(store: Store, event: UsageEvent) -> bool:
-    """Add ``event`` to its hourly aggregate. False if this request id was seen before."""
-    hour = hour_of(event.timestamp)
-    status_class = f"s{event.status // 100}xx"
-    dedup = Put(
-        Item(
-            f"REQ#{event.request_id}",
-            "REQ",
-            {"t": event.timestamp},
-            expires_at=event.timestamp + DEDUP_SECONDS,
-        ),
-        if_absent=True,
-    )
-    agg = Increment(
-        usage_pk(event.consumer_id),
-        f"{hour}#{event.api_id}",
-        {
-            "requests": 1,
-            status_class: 1,
-            "cost": event.cost,
-            "bytes_in": event.bytes_in,
-            "bytes_out": event.bytes_out,
-            "latency_ms": round(event.latency_ms, 3),
-        },
-        fields={"consumer_id": event.consumer_id, "api_id": event.api_id, "hour": hour},
-    )
-    try:
-        store.transact([dedup, agg])
-    except ConditionFailed:
-        return False
-    return True
+    """Add one event. False if this request id was added before."""
+    return record_batch(store, [event]).groups == 1
 
 
 def read_usage(
     store: Store, consumer_id: str, since_hour: str = "", limit: int = 1000
 ) -> list[dict[str, Any]]:
-    """Hourly aggregates of one consumer, oldest first, from ``since_hour`` (``YYYY-MM-DDTHH``)."""
-    items = store.query(usage_pk(consumer_id), limit=limit, after=since_hour or None)
+    """Hourly aggregates of one consumer, oldest first, after ``since_hour`` (``YYYY-MM-DDTHH``)."""
+    after = f"H#{since_hour}" if since_hour else None
+    items = store.query(usage_pk(consumer_id), "H#", limit=limit, after=after)
     return [dict(i.data) for i in items]
-
-
-class BufferedSink:
-    """Queue events and aggregate them on a background thread: zero synchronous writes on
-    the request path. ``flush()`` waits until everything queued so far is recorded."""
-
-    def __init__(self, store: Store, maxsize: int = 100_000) -> None:
-        self._store = store
-        self._q: queue.Queue[UsageEvent | None] = queue.Queue(maxsize)
-        self._thread = threading.Thread(target=self._run, name="tollway-metering", daemon=True)
-        self._thread.start()
-        self.dropped = 0
-
-    def emit(self, event: UsageEvent) -> None:
-        try:
-            self._q.put_nowait(event)
-        except queue.Full:
-            self.dropped += 1
-
-    def _run(self) -> None:
-        while True:
-            event = self._q.get()
-            try:
-                if event is None:
-                    return
-                record(self._store, event)
-            except StoreError:
-                log.warning("usage event lost: %s", to_dict(event)["request_id"])
-            finally:
-                self._q.task_done()
-
-    def flush(self) -> None:
-        self._q.join()
-
-    def close(self) -> None:
-        self._q.put(None)
-        self._thread.join(timeout=5)
-
-
-class ListSink:
-    """Collects events in memory (tests, benchmarks)."""
-
-    def __init__(self) -> None:
-        self.events: list[UsageEvent] = []
-
-    def emit(self, event: UsageEvent) -> None:
-        self.events.append(event)

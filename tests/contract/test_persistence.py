@@ -18,7 +18,8 @@ def test_sqlite_store_keeps_items_and_counters_across_close_and_reopen(tmp_path)
     slot = Slot("m1", 5, clock.now() + 3600)
     first = SqliteStore(path, clock)
     try:
-        first.transact([Put(Item("plan", "gold", {"rps": 10})), Increment("use", "d1", {"n": 3})])
+        first.transact([Put(Item("plan", "gold", {"rps": 10}))])
+        first.transact([Increment("use", "d1", {"n": 3})])
         first.transact([Put(Item("plan", "gold", {"rps": 20}), if_version=1)])
         first.transact([Put(Item("tmp", "x", {}, expires_at=clock.now() + 10))])
         for _ in range(3):

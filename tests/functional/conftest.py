@@ -22,12 +22,12 @@ from shared.core.models import (
     Upstream,
 )
 from shared.core.request import GatewayRequest
+from shared.gateway.directory import Directory
+from shared.gateway.service import Gateway
+from shared.gateway.throttle import Limiter
+from shared.management import records
 from shared.ports import UpstreamRequest, UpstreamResponse, UpstreamTimeout
-from shared.services import records
-from shared.services.directory import Directory
-from shared.services.gateway import Gateway
-from shared.services.metering import ListSink
-from shared.services.throttle import Limiter
+from tests.support.fakes import ListSink
 
 T0 = 1_767_225_610.0
 
@@ -65,7 +65,7 @@ class World:
     def add_key(self, consumer_id: str, name: str, **kw) -> str:
         issued = keymod.generate("tw")
         rec = KeyRecord(f"key_{name}", consumer_id, issued.key_hash, issued.hint, **kw)
-        records.save(self.store, records.key_writes(rec, new=True))
+        records.save_unaudited(self.store, records.key_writes(rec, new=True))
         self.keys[name] = issued.plaintext
         return issued.plaintext
 
@@ -106,7 +106,7 @@ def make_world(ttl: float = 5.0) -> World:
         records.put_consumer_write(Consumer("con_a", "A")),
         records.put_subscription_write(Subscription("sub_a", "con_a", "free")),
     ]
-    records.save(store, writes)
+    records.save_unaudited(store, writes)
     upstream, usage = FakeUpstream(), ListSink()
     gw = Gateway(
         Directory(store, clock, ttl),

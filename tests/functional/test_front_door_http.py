@@ -10,7 +10,7 @@ from functions.local.demo_upstream import demo_upstream
 from functions.local.gateway_asgi import GatewayApp
 from shared.adapters.http_upstream import HttpUpstream
 from shared.core.models import Api, Lifecycle, Route, Upstream
-from shared.services import records
+from shared.management import records
 from tests.functional.conftest import make_world
 from tests.servers import client, serve
 
@@ -19,7 +19,7 @@ from tests.servers import client, serve
 def stack():
     with serve(demo_upstream) as upstream_url:
         world = make_world()
-        records.save(
+        records.save_unaudited(
             world.store,
             [
                 records.put_api_write(

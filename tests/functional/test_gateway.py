@@ -6,8 +6,8 @@ import dataclasses
 import json
 
 from shared.core.models import ConsumerStatus, FailMode, KeyState, Subscription, SubscriptionStatus
+from shared.management import records
 from shared.ports import StoreUnavailable, UpstreamFailure, UpstreamTimeout
-from shared.services import records
 from tests.functional.conftest import FREE
 
 
@@ -102,7 +102,7 @@ def test_403_when_no_plan_grants_the_api(world):
 
 
 def test_403_while_a_subscription_awaits_approval(world):
-    records.save(
+    records.save_unaudited(
         world.store,
         [
             records.put_subscription_write(
@@ -117,7 +117,7 @@ def test_403_while_a_subscription_awaits_approval(world):
 def test_403_for_a_suspended_consumer_after_the_cache_ttl(world):
     assert world.request(key=world.keys["a"]).status == 200
     con = records.get_consumer(world.store, "con_a")
-    records.save(
+    records.save_unaudited(
         world.store,
         [records.put_consumer_write(dataclasses.replace(con, status=ConsumerStatus.SUSPENDED))],
     )
@@ -131,13 +131,14 @@ def test_revocation_reaches_the_gateway_within_the_cache_ttl(world):
     rec = records.key_by_hash(
         world.store, __import__("hashlib").sha256(world.keys["a"].encode()).hexdigest()
     )
-    records.save(world.store, records.key_writes(dataclasses.replace(rec, state=KeyState.REVOKED)))
+    revoked = dataclasses.replace(rec, state=KeyState.REVOKED)
+    records.save_unaudited(world.store, records.key_writes(revoked))
     world.clock.advance(5.01)
     assert world.request(key=world.keys["a"]).status == 401
 
 
 def test_per_consumer_override_changes_the_limit(world):
-    records.save(
+    records.save_unaudited(
         world.store,
         [
             records.put_subscription_write(
@@ -198,11 +199,11 @@ class FlakyStore:
 
 
 def _rewire(world, store, plan=FREE):
-    from shared.services.directory import Directory
-    from shared.services.gateway import Gateway
-    from shared.services.throttle import Limiter
+    from shared.gateway.directory import Directory
+    from shared.gateway.service import Gateway
+    from shared.gateway.throttle import Limiter
 
-    records.save(world.store, [records.put_plan_write(plan)])
+    records.save_unaudited(world.store, [records.put_plan_write(plan)])
     return Gateway(
         Directory(store, world.clock),
         Limiter(store, world.clock),

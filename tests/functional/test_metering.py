@@ -1,7 +1,8 @@
+from shared.adapters.buffered_usage import BufferedSink
 from shared.adapters.memory import MemoryStore
 from shared.core.clock import ManualClock
 from shared.core.models import UsageEvent
-from shared.services.metering import BufferedSink, read_usage, record
+from shared.metering.aggregate import read_usage, record
 
 T0 = 1_767_225_600.0
 

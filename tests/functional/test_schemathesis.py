@@ -19,10 +19,10 @@ from schemathesis.core.parameters import ParameterLocation
 
 from shared.adapters.memory import MemoryStore
 from shared.api.app import create_app
-from shared.api.testing import management_client
 from shared.core.clock import ManualClock
 from tests.functional.api.harness import ADMIN, ADMIN_TOKEN, CHEAP_HASHER, PASSWORD
 from tests.functional.api.harness import settings as app_settings
+from tests.support.management_client import management_client
 
 CLOCK = ManualClock()
 APP = create_app(store=MemoryStore(CLOCK), clock=CLOCK,

@@ -5,9 +5,9 @@ import pytest
 from functions.local import seed
 from shared.adapters.memory import MemoryStore
 from shared.core.clock import ManualClock
-from shared.services import plans, records
-from shared.services.entities import ADMIN_TOKEN_ACTOR
-from shared.services.errors import Conflict
+from shared.management import plans, records
+from shared.management.entities import ADMIN_TOKEN_ACTOR
+from shared.management.errors import Conflict
 
 
 @pytest.fixture

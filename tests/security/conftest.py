@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from shared.core.models import UsageEvent
-from shared.services.metering import record
+from shared.metering.aggregate import record
 from tests.functional.api.harness import PASSWORD, Dev, Harness, harness
 
 

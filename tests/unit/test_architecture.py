@@ -15,7 +15,7 @@ FORBIDDEN_IN_CORE = (
     "starlette",
     "uvicorn",
     "shared.adapters",
-    "shared.services",
+    "shared.management",
     "shared.api",
     "functions",
 )

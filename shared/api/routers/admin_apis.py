@@ -18,7 +18,7 @@ from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admi
 from shared.api.errors import responses
 from shared.api.schemas import Page, at
 from shared.core.models import Lifecycle
-from shared.services import catalog
+from shared.management import catalog
 
 router = APIRouter(prefix="/v1/admin/apis", tags=["admin: apis"],
                    dependencies=[Depends(require_admin)])

@@ -7,7 +7,7 @@ from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admi
 from shared.api.errors import responses
 from shared.api.schemas import ConsumerOut, Page, SubscriptionOut
 from shared.core.models import ConsumerStatus
-from shared.services import consumers, subscriptions
+from shared.management import consumers, subscriptions
 
 router = APIRouter(prefix="/v1/admin/consumers", tags=["admin: consumers"],
                    dependencies=[Depends(require_admin)])

@@ -9,7 +9,7 @@ from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admi
 from shared.api.errors import responses
 from shared.api.schemas import Page, SubscriptionOut
 from shared.core.models import SubscriptionStatus
-from shared.services import accounts, audit, subscriptions
+from shared.management import accounts, audit, subscriptions
 
 router = APIRouter(prefix="/v1/admin", dependencies=[Depends(require_admin)])
 

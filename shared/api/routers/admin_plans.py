@@ -8,7 +8,7 @@ from shared.api.admin_schemas import PlanCreateIn, PlanOut, PlanUpdateIn, change
 from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admin
 from shared.api.errors import responses
 from shared.api.schemas import Page
-from shared.services import plans
+from shared.management import plans
 
 router = APIRouter(prefix="/v1/admin/plans", tags=["admin: plans"],
                    dependencies=[Depends(require_admin)])

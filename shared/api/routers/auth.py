@@ -5,8 +5,8 @@ from fastapi import APIRouter
 from shared.api.deps import ClientAddress, Ctx
 from shared.api.errors import responses
 from shared.api.schemas import LoginIn, SessionOut, SignupIn, at
-from shared.services import accounts
-from shared.services.entities import Account
+from shared.management import accounts
+from shared.management.entities import Account
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 

@@ -8,8 +8,8 @@ from shared.api.catalog_schemas import ApiName, CatalogApiOut
 from shared.api.deps import Ctx, Paging, encode_cursor
 from shared.api.errors import responses
 from shared.api.schemas import Page, PublicPlanOut
-from shared.services import catalog, plans
-from shared.services.errors import NotFound
+from shared.management import catalog, plans
+from shared.management.errors import NotFound
 
 router = APIRouter(tags=["catalog"])
 

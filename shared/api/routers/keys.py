@@ -6,7 +6,7 @@ from shared.api.deps import Ctx, CurrentDeveloper, Paging, encode_cursor
 from shared.api.errors import responses
 from shared.api.schemas import KeyCreatedOut, KeyCreateIn, KeyOut, Page, RotatedOut, RotateIn
 from shared.core.models import KeyRecord
-from shared.services import apikeys
+from shared.management import apikeys
 
 router = APIRouter(prefix="/v1/me/keys", tags=["keys"])
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from shared.api.deps import Ctx, CurrentDeveloper
 from shared.api.schemas import MeOut, MeUpdateIn
-from shared.services import consumers
+from shared.management import consumers
 
 router = APIRouter(prefix="/v1/me", tags=["me"])
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from shared.api.deps import Ctx, CurrentDeveloper, Paging, encode_cursor
 from shared.api.errors import responses
 from shared.api.schemas import Page, SubscribeIn, SubscriptionOut
-from shared.services import subscriptions
+from shared.management import subscriptions
 
 router = APIRouter(prefix="/v1/me/subscriptions", tags=["subscriptions"])
 

@@ -11,8 +11,8 @@ from shared.api.admin_schemas import TopConsumer, TopOut
 from shared.api.deps import AdminActor, Ctx, CurrentDeveloper, require_admin
 from shared.api.errors import responses
 from shared.api.schemas import ConsumerOut, UsageOut, UsageRow, UsageTotals
-from shared.services import consumers, usage
-from shared.services.errors import Invalid
+from shared.management import consumers, usage
+from shared.management.errors import Invalid
 
 router = APIRouter(tags=["usage"])
 admin = APIRouter(prefix="/v1/admin/usage", tags=["admin: usage"],

@@ -39,7 +39,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 
 from shared.core.outcomes import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Outcome
 from shared.core.request import GatewayRequest, GatewayResponse
-from shared.services.gateway import Verdict
+from shared.gateway.service import Verdict
 
 #: Headers whose repeated values API Gateway comma-joins and that never contain a comma
 #: themselves (API keys, bearer tokens): split back so duplicates stay detectable.

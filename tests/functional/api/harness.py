@@ -15,14 +15,14 @@ from argon2 import PasswordHasher
 
 from shared.adapters.memory import MemoryStore
 from shared.api.app import create_app
-from shared.api.testing import management_client
 from shared.core.clock import ManualClock
 from shared.core.outcomes import Outcome
 from shared.core.request import GatewayRequest
-from shared.services.directory import Directory
-from shared.services.gateway import Gateway
-from shared.services.throttle import Limiter
+from shared.gateway.directory import Directory
+from shared.gateway.service import Gateway
+from shared.gateway.throttle import Limiter
 from shared.settings import Settings
+from tests.support.management_client import management_client
 
 ADMIN_TOKEN = "admin-token-for-tests-" + "x" * 16
 SESSION_KEYS = ("session-key-newest-" + "n" * 24, "session-key-older-" + "o" * 24)

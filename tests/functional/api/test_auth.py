@@ -6,8 +6,8 @@ import pytest
 from shared.adapters.memory import MemoryStore
 from shared.api.app import create_app
 from shared.core.clock import ManualClock
-from shared.services import records
-from shared.services.accounts import Passwords
+from shared.management import records
+from shared.management.accounts import Passwords
 from shared.settings import SettingsError
 from tests.functional.api.harness import PASSWORD, SESSION_KEYS, settings
 

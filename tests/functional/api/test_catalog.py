@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.services import records
+from shared.management import records
 from tests.functional.api.harness import ADMIN
 
 FUTURE = "2026-06-30T00:00:00Z"
@@ -228,7 +228,7 @@ def test_sunset_more_than_ten_years_ahead_422(h):
 def test_an_api_written_straight_to_the_store_still_blocks_its_name_and_path_409(h):
     from shared.core.models import Api, Upstream
 
-    records.save(h.store, [records.put_api_write(
+    records.save_unaudited(h.store, [records.put_api_write(
         Api("seeded", "demo", "v1", "/demo/v1", (Upstream("http://u.test"),)))])
 
     same_name = h.client.post("/v1/admin/apis", headers=ADMIN, json=_body("demo", "v1", "/x/v1"))

@@ -7,10 +7,10 @@ import pytest
 
 from shared.adapters.memory import MemoryStore
 from shared.api.app import create_app
-from shared.api.testing import management_client
 from shared.core.clock import ManualClock
 from shared.ports import StoreUnavailable
 from tests.functional.api.harness import ADMIN, CHEAP_HASHER, PORTAL, harness, settings
+from tests.support.management_client import management_client
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
@@ -74,7 +74,7 @@ def test_store_unavailable_503_problem_with_retry_after(h, monkeypatch):
 
 
 def test_unexpected_failure_500_problem_without_details_or_trace(monkeypatch, caplog):
-    from shared.services import catalog
+    from shared.management import catalog
 
     def broken(*a, **k):
         raise RuntimeError("internal detail tw_secret")

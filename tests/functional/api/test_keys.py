@@ -2,7 +2,7 @@
 
 import hashlib
 
-from shared.services import records
+from shared.management import records
 
 
 def ready(h):

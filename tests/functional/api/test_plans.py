@@ -1,7 +1,7 @@
 """Plans: tiers, prices, the APIs they grant; a plan in use is retired, not deleted."""
 
 from shared.core.models import Plan
-from shared.services.plans import monthly_charge_cents
+from shared.management.plans import monthly_charge_cents
 from tests.functional.api.harness import ADMIN
 
 

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from shared.core.models import UsageEvent
-from shared.services.metering import record
+from shared.metering.aggregate import record
 from tests.functional.api.harness import ADMIN
 
 _ids = itertools.count()

@@ -34,8 +34,8 @@ from shared.core.models import (
     KeyRecord,
     Subscription,
 )
+from shared.management import records
 from shared.ports import UpstreamFailure, UpstreamRequest, UpstreamResponse, UpstreamTimeout
-from shared.services import records
 from tests.functional.conftest import (  # the same world as the memory-store tests
     FREE,
     OTHER,
@@ -123,7 +123,7 @@ class World:
     def add_key(self, consumer_id: str, name: str, **kw: Any) -> str:
         issued = keymod.generate("tw")
         rec = KeyRecord(f"key_{name}", consumer_id, issued.key_hash, issued.hint, **kw)
-        records.save(self.store, records.key_writes(rec, new=True))
+        records.save_unaudited(self.store, records.key_writes(rec, new=True))
         self.keys[name] = issued.plaintext
         return issued.plaintext
 
@@ -203,7 +203,7 @@ def world(monkeypatch: pytest.MonkeyPatch, handlers: dict[str, ModuleType]) -> I
             records.put_subscription_write(Subscription("sub_a", "con_a", "free")),
         ]
         for i in range(0, len(writes), 25):
-            records.save(store, writes[i : i + 25])
+            records.save_unaudited(store, writes[i : i + 25])
         w = World(client, store, clock, echo)
         w.add_key("con_a", "a")
 

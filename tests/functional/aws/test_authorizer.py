@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from shared.adapters import aws_usage
+from shared.adapters import log_usage as aws_usage
 from shared.core import keys as keymod
 from shared.core.models import KeyState
 from tests.functional.aws.conftest import body, event, usage_lines

@@ -12,11 +12,12 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerEventV2,
 )
 
-from shared.adapters import aws_events, aws_usage
+from shared.adapters import log_usage as aws_usage
+from shared.clouds.aws import events as aws_events
 from shared.core.models import UsageEvent, to_dict
 from shared.core.outcomes import Outcome
 from shared.core.request import GatewayResponse
-from shared.services.gateway import Verdict
+from shared.gateway.service import Verdict
 from tests.functional.aws.conftest import event
 
 

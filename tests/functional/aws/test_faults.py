@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from shared.core import keys as keymod
 from shared.core.models import FailMode
-from shared.services import records
+from shared.management import records
 from shared.settings import from_env
 from shared.wiring import build_store
 from tests.functional.aws.conftest import FREE, body
@@ -85,7 +85,7 @@ def test_503_when_the_limiter_fails_on_a_fail_closed_plan(world, route):
 def test_200_and_a_fail_open_metric_on_a_fail_open_plan(world, route, capsys):
     import dataclasses
 
-    records.save(
+    records.save_unaudited(
         world.store, [records.put_plan_write(dataclasses.replace(FREE, fail_mode=FailMode.OPEN))]
     )
     route(world.proxy(key=world.keys["a"]))

@@ -12,9 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.aws import _runtime
 from shared.adapters.dynamodb import DynamoStore, create_table, make_client
-from shared.services import records
+from shared.clouds.aws import runtime as _runtime
+from shared.management import records
 from shared.settings import SettingsError
 from tests.functional.aws.conftest import TABLE, catalog, event
 
@@ -38,7 +38,9 @@ def management(monkeypatch):
         )["ARN"]
         client = make_client(region_name="us-east-1")
         create_table(client, TABLE)
-        records.save(DynamoStore(TABLE, client), [records.put_api_write(a) for a in catalog()])
+        records.save_unaudited(
+            DynamoStore(TABLE, client), [records.put_api_write(a) for a in catalog()]
+        )
         monkeypatch.setenv("TOLLWAY_STORE", "dynamodb")
         monkeypatch.setenv("TOLLWAY_TABLE", TABLE)
         monkeypatch.setenv("TOLLWAY_SECRET_IDS", f"{admin},{session}")

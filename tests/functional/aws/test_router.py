@@ -10,7 +10,7 @@ import json
 import httpx
 import pytest
 
-from shared.adapters import aws_usage
+from shared.adapters import log_usage as aws_usage
 from shared.core import keys as keymod
 from shared.core.models import KeyState
 from tests.functional.aws.conftest import body, emf_metrics, usage_lines

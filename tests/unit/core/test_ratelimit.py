@@ -11,7 +11,7 @@ from shared.core.ratelimit import (
     plan_counters,
     ratelimit_headers,
 )
-from shared.services.throttle import Limiter
+from shared.gateway.throttle import Limiter
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
