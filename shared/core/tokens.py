@@ -4,6 +4,11 @@ The issuer is read from the unverified payload only to choose *which* keys and a
 apply; the token is then verified with exactly those. ``alg: none`` and algorithm confusion
 (an HS256 token signed with an RSA public key) fail because each issuer names its
 algorithms. Expiry is checked against the injected clock with a small leeway.
+
+Claims are typed strictly: ``exp`` is required and ``nbf``/``iat`` optional, and each that
+is present must be a finite JSON number (NaN, Infinity, 1e400, strings and booleans fail:
+a NaN ``exp`` would otherwise never expire). A header with ``crit`` fails: it names
+extensions the verifier must understand, and we implement none (RFC 7515 4.1.11).
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from shared.core.scopes import scopes_of
 
 if TYPE_CHECKING:
     from jwt.algorithms import Algorithm
@@ -63,7 +71,7 @@ class Issuer:
 class TokenResult:
     ok: bool
     consumer_id: str = ""
-    scopes: tuple[str, ...] = ()
+    scopes: frozenset[str] = frozenset()  # ``scope`` and ``scp`` together (core.scopes)
     reason: str = ""
 
 
@@ -78,6 +86,18 @@ def _segment(raw: str) -> bytes:
     if "=" in raw:
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+
+
+def numeric_date(value: Any) -> float | None:
+    """A JWT NumericDate as a finite float, or None for anything else (NaN, +-Infinity,
+    an integer too large for a float, a string, a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def verify(token: str, issuers: Mapping[str, Issuer], now: float) -> TokenResult:
@@ -98,6 +118,8 @@ def verify(token: str, issuers: Mapping[str, Issuer], now: float) -> TokenResult
         return _fail("malformed")
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return _fail("malformed")
+    if "crit" in header:  # we understand no extension, so none may be critical
+        return _fail("unsupported critical header")
     iss = claims.get("iss")
     issuer = issuers.get(iss) if isinstance(iss, str) else None
     if issuer is None:
@@ -116,16 +138,18 @@ def verify(token: str, issuers: Mapping[str, Issuer], now: float) -> TokenResult
     aud = claims.get("aud")
     if not (aud == issuer.audience or (isinstance(aud, list) and issuer.audience in aud)):
         return _fail("invalid audience")
-    exp, nbf = claims.get("exp"), claims.get("nbf")
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
+    exp = numeric_date(claims.get("exp"))
+    if exp is None:
         return _fail("no expiry")
     if now > exp + issuer.leeway_seconds:
         return _fail("expired")
-    if isinstance(nbf, int | float) and now + issuer.leeway_seconds < nbf:
+    for name in ("nbf", "iat"):
+        if name in claims and numeric_date(claims[name]) is None:
+            return _fail(f"invalid {name}")
+    nbf = numeric_date(claims.get("nbf"))
+    if nbf is not None and now + issuer.leeway_seconds < nbf:
         return _fail("not yet valid")
     consumer = claims.get(issuer.consumer_claim)
     if not isinstance(consumer, str) or not consumer:
         return _fail("no consumer claim")
-    scope = claims.get("scope", "")
-    scopes = tuple(scope.split()) if isinstance(scope, str) else ()
-    return TokenResult(ok=True, consumer_id=consumer, scopes=scopes)
+    return TokenResult(ok=True, consumer_id=consumer, scopes=scopes_of(claims))

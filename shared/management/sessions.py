@@ -4,7 +4,9 @@ Signed with the newest configured key; verified against every configured key, ne
 first, so keys rotate without logging anyone out (add a key in front, drop the oldest
 after one session TTL). The algorithm is pinned: ``alg: none`` or an RS/ES token never
 verifies. ``iss``, ``aud``, ``exp``, ``sub`` and ``role`` are required; expiry is checked
-against the injected clock, not the machine's.
+against the injected clock, not the machine's. ``exp`` (and ``iat``/``nbf`` when present)
+must be finite numbers, as for gateway JWTs (``tokens.numeric_date``): a NaN ``exp`` would
+never expire. PyJWT refuses a ``crit`` extension it does not implement.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import jwt
 
 from shared.core.clock import Clock
+from shared.core.tokens import numeric_date
 from shared.management.entities import ROLES, Account, new_id
 
 ISSUER = "tollway"
@@ -92,8 +95,10 @@ class SessionCodec:
         )
 
     def _check(self, claims: dict[str, Any]) -> Claims | None:
-        exp, sub, role = claims.get("exp"), claims.get("sub"), claims.get("role")
-        if not isinstance(exp, int | float) or isinstance(exp, bool) or self._clock.now() >= exp:
+        exp, sub, role = numeric_date(claims.get("exp")), claims.get("sub"), claims.get("role")
+        if exp is None or self._clock.now() >= exp:
+            return None
+        if any(n in claims and numeric_date(claims[n]) is None for n in ("iat", "nbf")):
             return None
         if not isinstance(sub, str) or not sub or role not in ROLES:
             return None

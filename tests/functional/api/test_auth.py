@@ -155,3 +155,30 @@ def test_the_production_hasher_is_argon2id_with_at_least_rfc9106_low_memory_para
     stored = Passwords().hash(PASSWORD)
 
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+@pytest.mark.parametrize("field", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "2000000000", True])
+def test_session_tokens_with_non_finite_or_non_numeric_dates_401(h, field, value):
+    """A NaN ``exp`` compares false against every clock reading: it must not mean
+    "never expires"."""
+    dev = h.signup()
+    claims = jwt.decode(dev.token, SESSION_KEYS[0], algorithms=["HS256"],
+                        audience="tollway-management", options={"verify_exp": False})
+    claims[field] = value
+    token = jwt.encode(claims, SESSION_KEYS[0], algorithm="HS256")
+
+    resp = h.client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert resp.status_code == 401
+    h.ok("GET", "/v1/me", headers=dev.headers)  # the genuine token still works
+
+
+def test_session_token_with_an_unknown_crit_extension_401(h):
+    dev = h.signup()
+    claims = jwt.decode(dev.token, SESSION_KEYS[0], algorithms=["HS256"],
+                        audience="tollway-management", options={"verify_exp": False})
+    token = jwt.encode(claims, SESSION_KEYS[0], algorithm="HS256",
+                       headers={"crit": ["x-tollway"], "x-tollway": 1})
+
+    assert h.client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
