@@ -34,6 +34,7 @@ async def demo_upstream(scope: dict[str, Any], receive: Any, send: Any) -> None:
     payload = {
         "method": scope["method"],
         "path": path,
+        "raw_path": (scope.get("raw_path") or b"").decode("latin-1"),  # as sent, still encoded
         "query": scope.get("query_string", b"").decode("latin-1"),
         "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
         "body": body.decode("utf-8", "replace"),

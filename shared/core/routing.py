@@ -3,6 +3,11 @@
 Only published, deprecated and retired APIs are routable; drafts are invisible (404).
 Base paths match on whole segments (``/demo/v1`` does not match ``/demo/v10``); the longest
 base path wins. Templates use ``{name}`` for one segment and a trailing ``/*`` for any rest.
+
+Matching is on :func:`shared.core.paths.canonical_path` of the request path: a path with no
+canonical form is a 400 (``Outcome.BAD_REQUEST``), never a guess. ``Match.rest`` is the
+canonical path below the base path: forward exactly that, so the upstream sees the path
+the route (and its scopes) were chosen for.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from email.utils import formatdate
 
 from shared.core.models import Api, Lifecycle, Route, Upstream
 from shared.core.outcomes import Outcome
+from shared.core.paths import canonical_path
 
 _ROUTABLE = frozenset({Lifecycle.PUBLISHED, Lifecycle.DEPRECATED, Lifecycle.RETIRED})
 _PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -38,14 +44,15 @@ class _CompiledRoute:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    outcome: Outcome  # OK, ROUTE_NOT_FOUND, METHOD_NOT_ALLOWED or API_RETIRED
+    outcome: Outcome  # OK, BAD_REQUEST, ROUTE_NOT_FOUND, METHOD_NOT_ALLOWED or API_RETIRED
     api: Api | None = None
     route: Route | None = None
-    rest: str = ""  # path below the base path, forwarded to the upstream
+    rest: str = ""  # canonical path below the base path: forward exactly this upstream
     allow: tuple[str, ...] = ()
 
 
 _NOT_FOUND = Match(Outcome.ROUTE_NOT_FOUND)
+_BAD_PATH = Match(Outcome.BAD_REQUEST)
 
 
 class RouteTable:
@@ -63,6 +70,11 @@ class RouteTable:
         self._entries = tuple(entries)
 
     def match(self, method: str, path: str) -> Match:
+        """Match the canonical form of ``path`` (as received, percent-encoded)."""
+        canonical = canonical_path(path)
+        if canonical is None:
+            return _BAD_PATH
+        path = canonical
         for base, api, routes in self._entries:
             if path != base and not path.startswith(base + "/"):
                 continue

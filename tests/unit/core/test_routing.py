@@ -1,3 +1,5 @@
+import pytest
+
 from shared.core.models import Api, Lifecycle, Route, Upstream
 from shared.core.outcomes import Outcome
 from shared.core.routing import RouteTable, lifecycle_headers, pick_upstream
@@ -43,3 +45,34 @@ def test_weighted_upstreams_are_deterministic_and_proportional():
     ups = (Upstream("a", 3), Upstream("b", 1), Upstream("c", 0))
     picks = [pick_upstream(ups, seed).url for seed in range(400)]
     assert picks.count("a") == 300 and picks.count("b") == 100 and "c" not in picks
+
+
+# --- canonical paths (issue 9) ------------------------------------------------------------
+
+SCOPED = RouteTable([api("v2", "/demo/v2", routes=(
+    Route("*", "/admin/*", ("admin",)), Route("*", "/*", ("read",)),
+))])
+
+
+@pytest.mark.parametrize(
+    "raw", ["/demo/v2/%61dmin/x", "/demo/v2/%61%64%6D%69%6E/x", "/demo/v%32/admin/x",
+            "/demo/v2/admin/x"],
+)
+def test_encoded_unreserved_characters_match_the_route_they_spell(raw):
+    m = SCOPED.match("GET", raw)
+    assert m.outcome is Outcome.OK and m.route.scopes == ("admin",) and m.rest == "/admin/x"
+
+
+@pytest.mark.parametrize(
+    "raw", ["/demo/v2//admin", "/demo/v2/admin;x=1", "/demo/v2/x/%2e%2e/admin",
+            "/demo/v2/x%2F..%2Fadmin", "/demo/v2/x/..;/admin", "/demo/v2/x/.%2e/admin",
+            "/demo/v2/x%5cadmin", "/demo/v2/x/../admin"],
+)
+def test_paths_without_a_canonical_form_are_400_and_reach_no_route(raw):
+    m = SCOPED.match("GET", raw)
+    assert m.outcome is Outcome.BAD_REQUEST and m.route is None and m.api is None
+
+
+def test_rest_is_the_canonical_path_below_the_base():
+    m = SCOPED.match("GET", "/demo/v2/%7Eme/a%3fb")
+    assert m.outcome is Outcome.OK and m.route.scopes == ("read",) and m.rest == "/~me/a%3Fb"
