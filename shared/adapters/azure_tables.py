@@ -202,7 +202,10 @@ class AzureTableStore:
         )
         for scheme in ("http://", "https://"):
             session.mount(scheme, adapter)
-        kw = {**self._client_kw, "transport": RequestsTransport(session=session)}
+        # A transport of our own takes the timeouts itself: the client's keywords would not
+        # reach it, and its default is 300 s (found by test_azure_specific.py).
+        timeouts = {k: v for k, v in self._client_kw.items() if k.endswith("_timeout")}
+        kw = {**self._client_kw, "transport": RequestsTransport(session=session, **timeouts)}
         connection_string, endpoint, credential = self._target
         if connection_string:
             return TableClient.from_connection_string(connection_string, self._table, **kw)
@@ -231,7 +234,8 @@ class AzureTableStore:
         try:
             return fn(*args, **kw)
         except HttpResponseError as e:
-            code = str(getattr(e, "error_code", "") or "")
+            code = getattr(e, "error_code", None) or ""
+            code = str(getattr(code, "value", code))  # TableErrorCode enum or plain str
             if e.status_code in (404, 409, 412) and code != "TableNotFound":
                 raise _Conflict(code) from None
             raise StoreUnavailable(f"Azure Tables: {e.status_code} {code}".strip()) from e
