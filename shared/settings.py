@@ -48,6 +48,13 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     default_fail_mode: str = "closed"  # for new plans that do not choose one
     jwt_issuers: tuple[JwtIssuerConfig, ...] = ()
+    # Peers (CIDRs) whose X-Forwarded-For/Forwarded headers are believed: none by default,
+    # so the client address is the TCP peer's (rate limits key on it).
+    trusted_proxies: tuple[str, ...] = ()
+    # Upstream URLs on loopback/private/link-local addresses: refused unless this is on.
+    allow_private_upstreams: bool = False
+    # Hosts no upstream may name whatever the allowance (the Lambda runtime API).
+    forbidden_upstream_hosts: tuple[str, ...] = ()
 
 
 _ALLOWED_ALGS = frozenset(
@@ -119,6 +126,39 @@ def _azure_table_endpoint(env: Mapping[str, str], store: str) -> str:
     return endpoint
 
 
+def trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``TOLLWAY_TRUSTED_PROXIES``: comma-separated CIDRs (``10.0.0.0/8, ::1/128``)."""
+    import ipaddress
+
+    out = []
+    for raw in _list(env, "TOLLWAY_TRUSTED_PROXIES"):
+        try:
+            out.append(str(ipaddress.ip_network(raw, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"TOLLWAY_TRUSTED_PROXIES: {raw!r} is not an IP network (10.0.0.0/8, ::1/128)"
+            ) from None
+    return tuple(out)
+
+
+def allow_private_upstreams(env: Mapping[str, str]) -> bool:
+    raw = env.get("TOLLWAY_ALLOW_PRIVATE_UPSTREAMS", "").strip().lower()
+    if raw in ("", "0", "false", "off", "no"):
+        return False
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    raise SettingsError(f"TOLLWAY_ALLOW_PRIVATE_UPSTREAMS={raw!r}: choose on or off")
+
+
+def forbidden_upstream_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The Lambda runtime API's host (``AWS_LAMBDA_RUNTIME_API`` is ``host:port``)."""
+    runtime = env.get("AWS_LAMBDA_RUNTIME_API", "").strip()
+    if not runtime:
+        return ()
+    host = runtime.rsplit(":", 1)[0] if runtime.count(":") == 1 else runtime
+    return (host.strip("[]").lower(),)
+
+
 def from_env(env: Mapping[str, str] = os.environ) -> Settings:
     store = env.get("TOLLWAY_STORE", "sqlite")
     if store not in STORES:
@@ -154,4 +194,7 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         session_ttl=int(_num(env, "TOLLWAY_SESSION_TTL", 3600, 60, 86_400)),
         cors_origins=_list(env, "TOLLWAY_CORS_ORIGINS"),
         jwt_issuers=_issuers(env["TOLLWAY_JWT_ISSUERS"]) if env.get("TOLLWAY_JWT_ISSUERS") else (),
+        trusted_proxies=trusted_proxies(env),
+        allow_private_upstreams=allow_private_upstreams(env),
+        forbidden_upstream_hosts=forbidden_upstream_hosts(env),
     )

@@ -132,6 +132,9 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         admin_token=state.get("admin_token") or "adm_" + secrets.token_urlsafe(32),
         session_keys=tuple(state.get("session_keys") or [secrets.token_urlsafe(48)]),
         cors_origins=(urls["portal_url"],),
+        # The demo upstream lives on 127.0.0.1: the one place private upstreams are allowed
+        # by default (the banner says so). Cloud deployments refuse them unless configured.
+        allow_private_upstreams=True,
     )
     clock = SystemClock()
     store = build_store(settings, clock)
@@ -186,6 +189,9 @@ Tollway local stack is up.
 
   Admin token  {state["admin_token"]}
   Demo key     {state["demo_key"]}   (consumer con_demo, plan "free": 5 requests/minute)
+
+  Upstreams on loopback and private addresses are allowed here
+  (TOLLWAY_ALLOW_PRIVATE_UPSTREAMS=on), for the demo upstream; a deployment refuses them.
 
 Try it:
   curl -i -H 'X-Api-Key: {state["demo_key"]}' {state["demo_url"]}

@@ -19,6 +19,8 @@ from shared.management import audit, records
 from shared.management.changes import Change, settle
 from shared.management.entities import Actor, new_id
 from shared.management.errors import Conflict, Invalid, NotFound, commit
+from shared.management.upstreams import STRICT, UpstreamPolicy
+from shared.management.upstreams import check as check_upstreams
 from shared.ports import Delete, Store
 
 NOT_FOUND = "No API with this id."
@@ -70,7 +72,15 @@ def _check_unique(store: Store, api: Api) -> None:
             raise Conflict(TAKEN)
 
 
-def create(store: Store, clock: Clock, actor: Actor, fields: dict[str, Any]) -> Api:
+def _check_upstreams(fields: dict[str, Any], policy: UpstreamPolicy) -> None:
+    if fields.get("upstreams") is not None:
+        check_upstreams([u["url"] for u in fields["upstreams"]], policy)
+
+
+def create(store: Store, clock: Clock, actor: Actor, fields: dict[str, Any],
+           policy: UpstreamPolicy = STRICT) -> Api:
+    """``policy``: which upstream hosts are allowed (``upstreams.py``; strict by default)."""
+    _check_upstreams(fields, policy)
     api = Api(id=new_id("api"), **_typed(fields))
     settle(store, records.API)  # an interrupted delete releases its claims first
     _check_unique(store, api)
@@ -109,7 +119,8 @@ def _versioned(store: Store, api_id: str) -> tuple[Api, int]:
 
 
 def update(store: Store, clock: Clock, actor: Actor, api_id: str,
-           changes: dict[str, Any]) -> Api:
+           changes: dict[str, Any], policy: UpstreamPolicy = STRICT) -> Api:
+    _check_upstreams(changes, policy)
     before, version = _versioned(store, api_id)
     if before.lifecycle is Lifecycle.RETIRED:
         raise Conflict("A retired API cannot change.")

@@ -75,3 +75,20 @@ def test_default_fail_mode():
     assert from_env({"TOLLWAY_DEFAULT_FAIL_MODE": "open"}).default_fail_mode == "open"
     with pytest.raises(SettingsError, match="TOLLWAY_DEFAULT_FAIL_MODE"):
         from_env({"TOLLWAY_DEFAULT_FAIL_MODE": "maybe"})
+
+
+def test_trusted_proxies_are_cidrs_and_none_by_default():
+
+    assert from_env({}).trusted_proxies == ()
+    got = from_env({"TOLLWAY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7, ::1"}).trusted_proxies
+    assert got == ("10.0.0.0/8", "192.168.1.7/32", "::1/128")
+    with pytest.raises(SettingsError, match="TOLLWAY_TRUSTED_PROXIES"):
+        from_env({"TOLLWAY_TRUSTED_PROXIES": "everyone"})
+
+
+def test_private_upstreams_are_off_unless_switched_on():
+
+    assert from_env({}).allow_private_upstreams is False
+    assert from_env({"TOLLWAY_ALLOW_PRIVATE_UPSTREAMS": "on"}).allow_private_upstreams is True
+    with pytest.raises(SettingsError, match="TOLLWAY_ALLOW_PRIVATE_UPSTREAMS"):
+        from_env({"TOLLWAY_ALLOW_PRIVATE_UPSTREAMS": "maybe"})

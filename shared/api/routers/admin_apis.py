@@ -19,9 +19,16 @@ from shared.api.errors import responses
 from shared.api.schemas import Page, at
 from shared.core.models import Lifecycle
 from shared.management import catalog
+from shared.management.upstreams import UpstreamPolicy
 
 router = APIRouter(prefix="/v1/admin/apis", tags=["admin: apis"],
                    dependencies=[Depends(require_admin)])
+
+
+def upstream_policy(ctx: Ctx) -> UpstreamPolicy:
+    """Private upstreams only with TOLLWAY_ALLOW_PRIVATE_UPSTREAMS=on (upstreams.py)."""
+    return UpstreamPolicy(ctx.settings.allow_private_upstreams,
+                          ctx.settings.forbidden_upstream_hosts)
 
 
 @router.get("", summary="List APIs (every state)")
@@ -39,7 +46,8 @@ def list_apis(
 @router.post("", status_code=201, summary="Create an API version (draft)",
              responses=responses(409))
 def create_api(body: ApiCreateIn, actor: AdminActor, ctx: Ctx) -> ApiOut:
-    return ApiOut.of(catalog.create(ctx.store, ctx.clock, actor, body.model_dump()))
+    return ApiOut.of(catalog.create(ctx.store, ctx.clock, actor, body.model_dump(),
+                                    upstream_policy(ctx)))
 
 
 @router.get("/{api_id}", summary="One API", responses=responses(404))
@@ -50,7 +58,8 @@ def get_api(api_id: str, _: AdminActor, ctx: Ctx) -> ApiOut:
 @router.patch("/{api_id}", summary="Change an API", responses=responses(404, 409))
 def update_api(api_id: str, body: ApiUpdateIn, actor: AdminActor, ctx: Ctx) -> ApiOut:
     """Changes to a published API reach the gateways within their cache TTL."""
-    api = catalog.update(ctx.store, ctx.clock, actor, api_id, changes(body, frozenset()))
+    api = catalog.update(ctx.store, ctx.clock, actor, api_id, changes(body, frozenset()),
+                         upstream_policy(ctx))
     return ApiOut.of(api)
 
 
