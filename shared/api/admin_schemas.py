@@ -12,7 +12,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from shared.api.catalog_schemas import ApiName, Description
-from shared.api.schemas import ConsumerOut, Id, Name, RequestBody, Role, UsageTotals, at
+from shared.api.schemas import (
+    ConsumerOut,
+    Id,
+    Name,
+    PlainText,
+    RequestBody,
+    Role,
+    UsageTotals,
+    at,
+)
 from shared.core.models import Plan
 from shared.management.entities import Account, AuditEntry
 
@@ -103,7 +112,8 @@ class PlanOut(BaseModel):
 
 
 class ReasonIn(RequestBody):
-    reason: str = Field(default="", max_length=500, description="Recorded in the audit log.")
+    reason: Annotated[str, PlainText] = Field(default="", max_length=500,
+                                              description="Recorded in the audit log.")
 
 
 class Overrides(RequestBody):

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from shared.api.schemas import RequestBody, when
+from shared.api.schemas import PlainText, RequestBody, when
 from shared.core.models import Api
 
 ApiName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -20,7 +20,7 @@ RoutePath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~!$&'()+,;=:@%/{}*-]*$"
                                  max_length=500)]
 Scope = Annotated[str, Field(pattern=r"^[A-Za-z0-9:._/-]{1,64}$")]
 Method = Literal["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-Description = Annotated[str, Field(max_length=2000)]
+Description = Annotated[str, Field(max_length=2000), PlainText]
 
 
 # --- catalog ---------------------------------------------------------------------------------

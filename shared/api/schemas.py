@@ -11,15 +11,40 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
 from shared.core.models import Consumer, KeyRecord, Plan, Subscription
 from shared.management.entities import Account
 
 T = TypeVar("T")
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-Id = Annotated[str, Field(min_length=1, max_length=100)]
+#: C0 and C1 control characters, DEL, and the invisible format characters that reorder or
+#: hide text (bidi overrides and isolates, line/paragraph separators, zero-width ones).
+_HIDDEN = frozenset(
+    [*map(chr, range(0x20)), *map(chr, range(0x7F, 0xA0)), "\u200b", "\u200c", "\u200d",
+     "\u200e", "\u200f", "\u2028", "\u2029", *map(chr, range(0x202A, 0x202F)),
+     *map(chr, range(0x2066, 0x206A)), "\ufeff"]
+)
+_LINE_BREAKS = frozenset("\t\n\r")
+
+
+def _one_line(value: str) -> str:
+    """Free text shown in lists, logs and the portal: no NUL, controls or hidden text."""
+    if any(c in _HIDDEN for c in value):
+        raise ValueError("must not contain control or invisible formatting characters")
+    return value
+
+
+def _plain_text(value: str) -> str:
+    """Longer free text: tabs and line breaks allowed, other controls not."""
+    if any(c in _HIDDEN and c not in _LINE_BREAKS for c in value):
+        raise ValueError("must not contain control characters other than tab and line breaks")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line)]
+Id = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line)]
+PlainText = AfterValidator(_plain_text)
 Password = Annotated[SecretStr, Field(min_length=12, max_length=256)]
 KeyState = Literal["active", "revoked", "disabled", "expired"]
 SubStatus = Literal["active", "pending", "cancelled"]
