@@ -27,8 +27,8 @@ as JSON (``{"name": [count, expiry]}``) and ``expires`` (the latest counter expi
 ``ratelimit.admit`` on the counters it knows and writes them back with the ETag they came
 with: a per-process cache of each bucket's last ETag and counters makes an admitted hit one
 round trip; a denial is always decided on a fresh read (one round trip, no write); a 412
-re-reads and retries with jittered backoff, at most ``hit_attempts`` times, then
-``StoreUnavailable`` (the plan's fail mode decides).
+re-reads and retries with jittered backoff, at most ``hit_attempts`` times and
+``hit_budget`` seconds, then ``StoreUnavailable`` (the plan's fail mode decides).
 
 Tables has no TTL: expired entities are hidden on every read and purged by
 ``purge_expired``, which a timer calls (``capabilities`` is empty). The client is built on
@@ -73,6 +73,7 @@ _CHUNK = 30_000  # characters of JSON per string property (64 KiB of UTF-16, wit
 _MAX_CHUNKS = 16  # 16 x 60 KB stays under the 1 MiB entity limit
 _ROUNDS = 8  # transact: read-decide-write rounds lost to concurrent writers before giving up
 _HIT_ATTEMPTS = 50  # hit: 412s in a row before giving up (each one is another's commit)
+_HIT_BUDGET = 2.0  # hit: seconds of conflicts before giving up (real time, not the clock)
 _BACKOFF = (0.001, 0.025)  # hit: first and largest backoff ceiling after a 412, seconds
 _BUCKETS_REMEMBERED = 4096
 _KEYS_PER_QUERY = 14  # Azure allows 15 comparisons per filter; one is the PartitionKey
@@ -155,6 +156,7 @@ class AzureTableStore:
         timeout: float = 2.0,
         max_connections: int = 32,
         hit_attempts: int = _HIT_ATTEMPTS,
+        hit_budget: float = _HIT_BUDGET,
     ) -> None:
         if not connection_string and not endpoint:
             raise ValueError("AzureTableStore needs a connection_string or an endpoint")
@@ -172,6 +174,7 @@ class AzureTableStore:
         }
         self._max_connections = max_connections
         self._hit_attempts = hit_attempts
+        self._hit_budget = hit_budget
         self._made: TableClient | None = None
         self._closed = False
         self._lock = threading.Lock()
@@ -374,6 +377,7 @@ class AzureTableStore:
         fresh = state is None
         if state is None:
             state = self._read_counters(pk)
+        give_up = time.monotonic() + self._hit_budget
         for attempt in range(self._hit_attempts):
             etag, counters = state
             live = {n: c for n, (c, exp) in counters.items() if n in named and exp > now}
@@ -391,6 +395,8 @@ class AzureTableStore:
             try:
                 written = self._write_counters(pk, etag, kept)
             except _Conflict:  # another request got in first: back off, re-read, decide again
+                if time.monotonic() > give_up:
+                    break  # past this bucket's ceiling: the plan's fail mode decides
                 ceiling = min(_BACKOFF[1], _BACKOFF[0] * 2**attempt)
                 time.sleep(random.uniform(0, ceiling))
                 state, fresh = self._read_counters(pk), True
@@ -399,7 +405,7 @@ class AzureTableStore:
             return result
         with self._lock:
             self._seen.pop(bucket, None)
-        raise StoreUnavailable(f"rate-limit counters of {bucket!r}: {self._hit_attempts} conflicts")
+        raise StoreUnavailable(f"rate-limit counters of {bucket!r}: too many conflicts")
 
     def _read_counters(self, pk: str) -> _State:
         e = self._read(pk, [_RL_ROW]).get(_RL_ROW)

@@ -139,8 +139,16 @@ def test_hit_gives_up_with_store_unavailable_after_bounded_conflicts(store, cloc
     monkeypatch.setattr(store, "_write_counters", always_conflict)
     monkeypatch.setattr(store, "_hit_attempts", 3)
 
-    with pytest.raises(StoreUnavailable, match="3 conflicts"):
+    with pytest.raises(StoreUnavailable, match="too many conflicts"):
         store.hit("b", [Slot("m1", 10, clock.now() + 60)], [], 1)
+
+    # AND the time budget bounds it too, however many attempts are left
+    monkeypatch.setattr(store, "_hit_attempts", 10**6)
+    monkeypatch.setattr(store, "_hit_budget", 0.2)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        store.hit("b", [Slot("m1", 10, clock.now() + 60)], [], 1)
+    assert time.monotonic() - started < 2
 
 
 def test_a_write_in_between_read_and_commit_is_seen_on_the_next_round(store, clock, monkeypatch):
