@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from shared.core.clock import Clock
 from shared.core.models import Consumer, ConsumerStatus
 from shared.core.ratelimit import Slot
-from shared.management import audit, records
+from shared.management import audit, password_policy, records
 from shared.management.changes import Change
 from shared.management.entities import ROLES, Account, Actor, new_id
 from shared.management.errors import (
@@ -87,6 +87,10 @@ def signup(
 ) -> SignedUp:
     """A new account and the one consumer it owns, written together."""
     _limit(store, clock, SIGNUP_PER_IP, client)
+    weak = password_policy.refusal(password)
+    if weak is not None:
+        raise Invalid(f"This password {weak}. Choose one that is hard to guess: several "
+                      "unrelated words work well.", field="body.password")
     email = normalise_email(email)
     if records.account_by_email(store, email) is not None:
         raise Conflict("An account with this e-mail address exists. Log in instead.")

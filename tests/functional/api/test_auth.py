@@ -182,3 +182,25 @@ def test_session_token_with_an_unknown_crit_extension_401(h):
                        headers={"crit": ["x-tollway"], "x-tollway": 1})
 
     assert h.client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+@pytest.mark.parametrize("password", ["passwordpassword", "123456789012", "qwertyuiop123",
+                                      "Password2024!", "iloveyou1234", "abcabcabcabc",
+                                      "abcdefghijklmnop", "000000000000", "1234567890!!"])
+def test_signup_with_a_common_or_predictable_password_422_without_echoing_it(h, password):
+    resp = h.client.post("/v1/auth/signup", json={"email": "weak@example.com",
+                                                  "password": password})
+
+    assert resp.status_code == 422, resp.text
+    doc = resp.json()
+    assert doc["errors"][0]["field"] == "body.password"
+    assert "hard to guess" in doc["detail"] and password not in resp.text
+    assert records.account_by_email(h.store, "weak@example.com") is None
+
+
+def test_the_common_password_list_ships_in_the_package_and_is_read_without_network():
+    from shared.management.password_policy import common_passwords
+
+    listed = common_passwords()
+    assert len(listed) == 10_000 and "password" in listed and "123456" in listed
+    assert not any(p.startswith("# ") for p in listed)
