@@ -15,13 +15,19 @@ def main() -> int:
         ("AWS_SECRET_ACCESS_KEY", "bench"),
     ):
         os.environ.setdefault(name, value)
-    from bench import cold_start, dynamodb_cpu, gateway_cpu, throughput
+    from bench import azure_tables, cold_start, dynamodb_cpu, gateway_cpu, throughput
 
     print(
         f"Tollway benchmarks — Python {platform.python_version()} on {platform.machine()}, "
         f"{platform.system()}, {os.cpu_count()} CPUs"
     )
-    for section in (gateway_cpu.run, cold_start.run, dynamodb_cpu.run, throughput.run):
+    for section in (
+        gateway_cpu.run,
+        cold_start.run,
+        dynamodb_cpu.run,
+        azure_tables.run,
+        throughput.run,
+    ):
         for line in section():
             print(line, flush=True)
     return 0
