@@ -55,6 +55,8 @@ class Settings:
     allow_private_upstreams: bool = False
     # Hosts no upstream may name whatever the allowance (the Lambda runtime API).
     forbidden_upstream_hosts: tuple[str, ...] = ()
+    tracing: bool = False  # TOLLWAY_TRACING: X-Ray on AWS (the SDK is imported only then)
+    authorizer_in_front: bool = False  # TOLLWAY_AUTHORIZER=on: a cloud authorizer decided
 
 
 _ALLOWED_ALGS = frozenset(
@@ -124,6 +126,15 @@ def _azure_table_endpoint(env: Mapping[str, str], store: str) -> str:
             "endpoint, reached with managed identity) or TOLLWAY_AZURE_CONNECTION_STRING"
         )
     return endpoint
+
+
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "off", "no"):
+        return False
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    raise SettingsError(f"{name}={env[name]!r}: choose on or off")
 
 
 def trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -197,4 +208,6 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         trusted_proxies=trusted_proxies(env),
         allow_private_upstreams=allow_private_upstreams(env),
         forbidden_upstream_hosts=forbidden_upstream_hosts(env),
+        tracing=env_flag(env, "TOLLWAY_TRACING"),
+        authorizer_in_front=env_flag(env, "TOLLWAY_AUTHORIZER"),
     )

@@ -4,15 +4,16 @@ FastAPI)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.core.clock import Clock, SystemClock
+from shared.core.request import GatewayResponse
 from shared.core.tokens import Issuer
+from shared.gateway.directory import Directory
+from shared.gateway.service import Gateway
+from shared.gateway.throttle import Limiter
 from shared.ports import Metrics, Store, Upstream, UsageSink
-from shared.services.directory import Directory
-from shared.services.gateway import Gateway
-from shared.services.throttle import Limiter
 from shared.settings import JwtIssuerConfig, Settings, SettingsError
 
 
@@ -102,7 +103,10 @@ def build_gateway(
     upstream: Upstream | None = None,
     usage: UsageSink | None = None,
     metrics: Metrics | None = None,
+    fits: Callable[[GatewayResponse], bool] | None = None,
 ) -> Gateway:
+    """The one gateway every front door calls (``Gateway.handle``); a front door passes
+    only what is its own: the usage transport, metrics, and its response size check."""
     clock = clock or SystemClock()
     store = store or build_store(settings, clock)
     if upstream is None:
@@ -118,4 +122,6 @@ def build_gateway(
         issuers=issuers(settings),
         metrics=metrics,
         max_body=settings.max_body_bytes,
+        cors_origins=frozenset(settings.cors_origins),
+        fits=fits,
     )

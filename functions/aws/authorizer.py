@@ -13,7 +13,6 @@ in-memory key cache). See docs/aws.md.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -52,6 +51,11 @@ def build(settings: Settings, **overrides: Any) -> Gateway:
 gateway = build(settings)
 
 
+#: Outcomes the router renders from the hand-off instead of API Gateway's bare 403: a store
+#: failure must read as "retry" (503 + Retry-After), never as a bad credential.
+_RENDERED_BY_ROUTER = frozenset({Outcome.OK, Outcome.STORE_UNAVAILABLE})
+
+
 def _deny(v: Verdict) -> dict[str, Any]:
     # API Gateway answers every deny with its own 403; the context is for logs and tests.
     # Every credential failure reads the same, as the 401 bodies do.
@@ -63,17 +67,14 @@ def _deny(v: Verdict) -> dict[str, Any]:
 @rt.traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    started = time.perf_counter()
     try:
         ev = APIGatewayAuthorizerEventV2(event)
         req = aws_events.to_request(ev)
-        v = gateway.decide(req)
-        logger.set_correlation_id(v.request_id)
-        if v.outcome is Outcome.OK:
+        logger.set_correlation_id(req.request_id)
+        v = gateway.authorize(req)  # denials are metered there
+        if v.outcome in _RENDERED_BY_ROUTER:
             ctx = aws_events.verdict_context(v)
             return APIGatewayAuthorizerResponseV2(authorize=True, context=ctx).asdict()
-        # Denials end here, so they are metered here (the router meters what it forwards).
-        gateway.meter(req, v, gateway.render(v), started)
         return _deny(v)
     except Exception:
         # An exception would make API Gateway answer 500; an unexplained failure denies.

@@ -11,8 +11,6 @@ metrics as one EMF line per invocation.
 
 from __future__ import annotations
 
-import os
-import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -29,43 +27,33 @@ from shared.wiring import build_gateway
 logger = rt.logger("router")
 metrics = PowertoolsMetrics("router")
 settings = rt.settings()
-TRUST_AUTHORIZER = os.environ.get("TOLLWAY_AUTHORIZER", "off") == "on"
 
 
 def build(settings: Settings, **overrides: Any) -> Gateway:
     """The cold-start factory (tests call it with their own store, clock and upstream)."""
-    return build_gateway(settings, usage=LogLineSink(), metrics=metrics, **overrides)
+    return build_gateway(
+        settings, usage=LogLineSink(), metrics=metrics, fits=aws_events.fits, **overrides
+    )
 
 
 gateway = build(settings)
 
 
-def _pipeline(event: APIGatewayProxyEventV2) -> dict[str, Any]:
-    started = time.perf_counter()
-    req = aws_events.to_request(event)
-    trusted = aws_events.trusted_verdict(event) if TRUST_AUTHORIZER else None
-    v = gateway.decide(req) if trusted is None else gateway.resume(req, trusted.verdict())
-    logger.set_correlation_id(v.request_id)
-    resp = gateway.forward(req, v) if v.outcome is Outcome.OK else gateway.render(v)
-    out = aws_events.to_response(resp)
-    if len(out["body"]) > aws_events.MAX_RESPONSE_BYTES:  # Lambda would fail it opaquely
-        v.outcome = Outcome.UPSTREAM_ERROR
-        resp = gateway.render(v)
-        out = aws_events.to_response(resp)
-    gateway.meter(req, v, resp, started)
-    return out
-
-
 @rt.traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    ev = APIGatewayProxyEventV2(event)
     try:
-        return _pipeline(APIGatewayProxyEventV2(event))
+        req = aws_events.to_request(ev)
+        logger.set_correlation_id(req.request_id)
+        trusted = aws_events.trusted_verdict(ev) if settings.authorizer_in_front else None
+        resp = gateway.handle(req, trusted=None if trusted is None else trusted.verdict())
+        return aws_events.to_response(resp)
     except aws_events.BadEvent:
-        rid = aws_events.request_id_of(APIGatewayProxyEventV2(event))
+        rid = aws_events.request_id_of(ev)
         return aws_events.to_response(gateway.render(Verdict(Outcome.BAD_REQUEST, rid)))
     except Exception:
         logger.exception("router failed")
-        return aws_events.internal_error(aws_events.request_id_of(APIGatewayProxyEventV2(event)))
+        return aws_events.internal_error(aws_events.request_id_of(ev))
     finally:
         metrics.flush()

@@ -22,18 +22,11 @@ def _latin1(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
-#: What a browser page (the portal's "try it") may read from a gateway response.
-EXPOSED = "RateLimit, RateLimit-Policy, Retry-After, Deprecation, Sunset, X-Request-Id"
-ALLOWED_HEADERS = "X-Api-Key, Authorization, Content-Type, X-Request-Id"
-
-
 class GatewayApp:
-    """``cors_origins``: browser origins allowed to call the gateway (the portal). As on
-    API Gateway, preflights are answered here, before any credential check."""
+    """Translation only: CORS, limits and everything else happen in ``Gateway.handle``."""
 
-    def __init__(self, gateway: Gateway, cors_origins: frozenset[str] = frozenset()) -> None:
+    def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self.cors_origins = cors_origins
         # Enough threads that a slow upstream does not starve the rest.
         self._limiter = anyio.CapacityLimiter(64)
 
@@ -47,15 +40,6 @@ class GatewayApp:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
-            return
-        origin = next((_latin1(v) for k, v in scope["headers"] if k == b"origin"), None)
-        allowed = origin if origin in self.cors_origins else None
-        if (
-            allowed
-            and scope["method"] == "OPTIONS"
-            and any(k == b"access-control-request-method" for k, _ in scope["headers"])
-        ):
-            await self._send(send, GatewayResponse(204, self._cors(allowed, preflight=True)))
             return
         body, too_large = await self._read_body(receive)
         client = scope.get("client") or ("", 0)
@@ -71,24 +55,7 @@ class GatewayApp:
             resp = Gateway.render(Verdict(Outcome.BODY_TOO_LARGE, request_id(req)))
         else:
             resp = await anyio.to_thread.run_sync(self.gateway.handle, req, limiter=self._limiter)
-        if allowed:
-            resp.headers.update(self._cors(allowed, preflight=False))
         await self._send(send, resp)
-
-    @staticmethod
-    def _cors(origin: str, *, preflight: bool) -> dict[str, str]:
-        headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-        if preflight:
-            headers.update(
-                {
-                    "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, HEAD",
-                    "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-                    "Access-Control-Max-Age": "600",
-                }
-            )
-        else:
-            headers["Access-Control-Expose-Headers"] = EXPOSED
-        return headers
 
     async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
         chunks: list[bytes] = []

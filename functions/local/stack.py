@@ -166,7 +166,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         + ";\n"
     )
     apps = [
-        ("gateway", opts.gateway_port, GatewayApp(gateway, frozenset({urls["portal_url"]}))),
+        ("gateway", opts.gateway_port, GatewayApp(gateway)),
         (
             "management",
             opts.management_port,

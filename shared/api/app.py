@@ -6,8 +6,6 @@ Azure. Nothing here does I/O at construction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -63,40 +61,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class NotifyChanges:
-    """Call ``on_change`` after every successful write (POST/PUT/PATCH/DELETE answered 2xx).
-    The local single-process stack passes ``Directory.invalidate`` so its gateway sees
-    management changes at once instead of within the cache TTL."""
-
-    _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-    def __init__(self, app: ASGIApp, on_change: Callable[[], None]) -> None:
-        self.app, self.on_change = app, on_change
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in self._WRITES:
-            await self.app(scope, receive, send)
-            return
-        ok = False
-
-        async def watch(message: Message) -> None:
-            nonlocal ok
-            if message["type"] == "http.response.start":
-                ok = 200 <= message["status"] < 300
-            await send(message)
-
-        await self.app(scope, receive, watch)
-        if ok:
-            self.on_change()
-
-
 def create_app(
     *, store: Store, clock: Clock, settings: Settings,
     password_hasher: PasswordHasher | None = None,
-    on_change: Callable[[], None] | None = None,
 ) -> FastAPI:
-    """``password_hasher``: tests pass a cheap one; production keeps argon2id defaults.
-    ``on_change``: called after each successful write (see :class:`NotifyChanges`)."""
+    """``password_hasher``: tests pass a cheap one; production keeps argon2id defaults."""
     if not settings.session_keys:
         raise SettingsError(
             "The management API needs a session signing key: set TOLLWAY_SESSION_KEYS "
@@ -123,8 +92,6 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
-    if on_change is not None:
-        app.add_middleware(NotifyChanges, on_change=on_change)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         CORSMiddleware,

@@ -13,7 +13,6 @@ import re
 import secrets
 import zlib
 from dataclasses import dataclass
-from enum import Enum
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 RANDOM_LEN = 22
@@ -22,14 +21,6 @@ MAX_KEY_LEN = 64
 _PREFIX = r"[a-z][a-z0-9]{1,11}"
 PREFIX_RE = re.compile(rf"^{_PREFIX}$")
 _KEY_RE = re.compile(rf"^({_PREFIX})_([0-9A-Za-z]{{{RANDOM_LEN}}})([0-9A-Za-z]{{{CHECK_LEN}}})$")
-
-
-class KeyStatus(Enum):
-    VALID = "valid"
-    UNKNOWN = "unknown"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-    DISABLED = "disabled"
 
 
 @dataclass(frozen=True, slots=True)

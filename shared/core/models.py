@@ -28,10 +28,6 @@ TRANSITIONS: dict[Lifecycle, frozenset[Lifecycle]] = {
 }
 
 
-def can_transition(src: Lifecycle, dst: Lifecycle) -> bool:
-    return dst in TRANSITIONS[src]
-
-
 class Algorithm(StrEnum):
     FIXED = "fixed"
     SLIDING = "sliding"
@@ -92,7 +88,6 @@ class Consumer:
 class KeyState(StrEnum):
     ACTIVE = "active"
     REVOKED = "revoked"
-    DISABLED = "disabled"
 
 
 @dataclass(frozen=True, slots=True)

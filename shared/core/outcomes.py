@@ -26,7 +26,6 @@ class Outcome(Enum):
     UNKNOWN_KEY = "unknown-key"
     REVOKED_KEY = "revoked-key"
     EXPIRED_KEY = "expired-key"
-    DISABLED_KEY = "disabled-key"
     INVALID_TOKEN = "invalid-token"  # noqa: S105 - an outcome name, not a secret
     UNKNOWN_CONSUMER = "unknown-consumer"
     # authorization
@@ -78,7 +77,6 @@ _SPECS: dict[Outcome, _Spec] = {
     Outcome.UNKNOWN_KEY: _UNAUTHORIZED,
     Outcome.REVOKED_KEY: _UNAUTHORIZED,
     Outcome.EXPIRED_KEY: _UNAUTHORIZED,
-    Outcome.DISABLED_KEY: _UNAUTHORIZED,
     Outcome.INVALID_TOKEN: _UNAUTHORIZED,
     Outcome.UNKNOWN_CONSUMER: _UNAUTHORIZED,
     Outcome.CONSUMER_SUSPENDED: _Spec(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from shared.core.outcomes import Outcome
@@ -56,11 +56,87 @@ class GatewayRequest:
         return None
 
 
+class Headers:
+    """Response header pairs in order, repeats kept (several ``Set-Cookie``, ``Vary``).
+
+    ``h[name] = v`` replaces every value of ``name`` (case-insensitive); ``add`` appends
+    one more; ``items()`` yields every pair. Each front door renders repeats its own way
+    (AWS: ``cookies`` + comma-joined repeats; Azure and ASGI: one line each).
+    """
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        items = pairs.items() if isinstance(pairs, Mapping) else pairs
+        self._pairs: list[tuple[str, str]] = [(str(k), str(v)) for k, v in items]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        low = name.lower()
+        self._pairs = [(k, v) for k, v in self._pairs if k.lower() != low]
+        self._pairs.append((name, value))
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(k for k, _ in self._pairs))
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return self._pairs == other._pairs
+        if isinstance(other, Mapping):
+            return self._pairs == [(str(k), str(v)) for k, v in other.items()]
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Headers({self._pairs!r})"
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        low = name.lower()
+        for k, v in self._pairs:
+            if k.lower() == low:
+                return v
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        low = name.lower()
+        return [v for k, v in self._pairs if k.lower() == low]
+
+    def add(self, name: str, value: str) -> None:
+        self._pairs.append((name, value))
+
+    def update(self, other: Mapping[str, str] | Headers) -> None:
+        for k in other:
+            self[k] = other[k]
+
+    def pop(self, name: str, default: str | None = None) -> str | None:
+        found = self.get(name, default)
+        low = name.lower()
+        self._pairs = [(k, v) for k, v in self._pairs if k.lower() != low]
+        return found
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._pairs)
+
+
 @dataclass(slots=True)
 class GatewayResponse:
     status: int
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, Headers):
+            self.headers = Headers(self.headers)
 
 
 def validate(req: GatewayRequest, max_body: int = MAX_BODY_BYTES) -> Outcome:
@@ -98,8 +174,3 @@ def correlation_id(req: GatewayRequest, own: str) -> str:
     if given is not None and _REQUEST_ID.match(given):
         return given
     return own
-
-
-def decode_headers(raw: Mapping[str, str] | list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    items = raw.items() if isinstance(raw, Mapping) else raw
-    return tuple((k.lower(), v) for k, v in items)

@@ -41,8 +41,3 @@ class Directory:
 
     def routes(self) -> RouteTable:
         return self._routes.get("", lambda: RouteTable(records.list_apis(self.store)))
-
-    def invalidate(self) -> None:
-        """Drop everything (used by the local single-process stack after an admin write)."""
-        for c in (self._keys, self._consumers, self._subs, self._plans, self._routes):
-            c.clear()

@@ -1,9 +1,12 @@
 """The gateway pipeline: authenticate -> route -> authorize -> limit -> forward -> meter.
 
-``decide`` is everything up to forwarding and is what a cloud authorizer runs; ``handle``
-is the whole request. Every denial is an :class:`Outcome`; ``render`` maps it to HTTP.
-Unauthenticated callers learn nothing about the catalog: credentials are checked before
-routes, so an unknown path without a key is a 401, not a 404.
+:meth:`Gateway.handle` is THE entry point: every front door (local ASGI, the AWS router,
+the Azure function) translates its event into a :class:`GatewayRequest`, calls it, and
+translates the :class:`GatewayResponse` back. A cloud authorizer in front calls
+:meth:`Gateway.authorize` and hands its verdict to the router's ``handle(req, trusted=…)``.
+Every denial is an :class:`Outcome`; ``render`` maps it to HTTP. Unauthenticated callers
+learn nothing about the catalog: credentials are checked before routes, so an unknown
+path without a key is a 401, not a 404.
 """
 
 from __future__ import annotations
@@ -11,17 +14,15 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from shared.core import keys as keymod
 from shared.core import tokens
 from shared.core.clock import Clock
 from shared.core.models import (
     Api,
     ConsumerStatus,
     FailMode,
-    KeyState,
     Plan,
     Route,
     SubscriptionStatus,
@@ -30,16 +31,19 @@ from shared.core.models import (
 from shared.core.outcomes import PROBLEM_CONTENT_TYPE, Outcome, problem
 from shared.core.ratelimit import ratelimit_headers
 from shared.core.request import (
-    HOP_BY_HOP,
     MAX_BODY_BYTES,
     GatewayRequest,
     GatewayResponse,
+    Headers,
     correlation_id,
     request_id,
     validate,
 )
 from shared.core.routing import lifecycle_headers, pick_upstream
+from shared.gateway import cors
 from shared.gateway.directory import Directory
+from shared.gateway.forward import client_headers, upstream_headers
+from shared.gateway.identity import allows, authenticate
 from shared.gateway.throttle import Limiter
 from shared.ports import (
     Metrics,
@@ -54,9 +58,13 @@ from shared.ports import (
 
 log = logging.getLogger("tollway.gateway")
 
-#: Headers that carry credentials; never forwarded upstream.
-_CREDENTIAL_HEADERS = frozenset({"x-api-key", "authorization"})
 _WWW_AUTH = 'Bearer realm="tollway", ApiKey realm="tollway" header="X-Api-Key"'
+
+
+def limit_bucket(consumer_id: str, api_name: str) -> str:
+    """Limits count per consumer and API: cancelling, re-subscribing or changing plan
+    keeps the current windows' counts (a spent quota stays spent)."""
+    return f"CON#{consumer_id}#API#{api_name}"
 
 
 @dataclass(slots=True)
@@ -80,14 +88,6 @@ class Verdict:
         return self.correlation_id or self.request_id
 
 
-@dataclass(frozen=True, slots=True)
-class _Identity:
-    outcome: Outcome
-    consumer_id: str = ""
-    key_id: str = ""
-    scopes: tuple[str, ...] = ()
-
-
 class Gateway:
     def __init__(
         self,
@@ -100,45 +100,20 @@ class Gateway:
         issuers: Mapping[str, tokens.Issuer] | None = None,
         metrics: Metrics | None = None,
         max_body: int = MAX_BODY_BYTES,
+        cors_origins: frozenset[str] = frozenset(),
+        fits: Callable[[GatewayResponse], bool] | None = None,
     ) -> None:
+        """``fits``: the front door's response size check (AWS: Lambda's 6 MB payload);
+        a response that does not fit becomes a 502 problem, metered as such."""
         self.directory, self.limiter, self.clock = directory, limiter, clock
         self.upstream, self.usage = upstream, usage
         self.issuers = dict(issuers or {})
         self.metrics = metrics or NullMetrics()
         self.max_body = max_body
+        self.cors_origins = cors_origins
+        self.fits = fits
 
     # --- decide --------------------------------------------------------------------------
-
-    def _authenticate(self, req: GatewayRequest) -> _Identity:
-        api_keys = req.header_values("x-api-key")
-        auths = req.header_values("authorization")
-        if len(api_keys) + len(auths) > 1:
-            return _Identity(Outcome.AMBIGUOUS_CREDENTIALS)
-        if api_keys:
-            return self._by_key(api_keys[0].strip())
-        if auths:
-            scheme, _, token = auths[0].strip().partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                return _Identity(Outcome.MALFORMED_CREDENTIAL)
-            result = tokens.verify(token.strip(), self.issuers, self.clock.now())
-            if not result.ok:
-                return _Identity(Outcome.INVALID_TOKEN)
-            return _Identity(Outcome.OK, result.consumer_id, "", result.scopes)
-        return _Identity(Outcome.MISSING_CREDENTIAL)
-
-    def _by_key(self, plaintext: str) -> _Identity:
-        if not keymod.well_formed(plaintext):  # no store lookup for garbage
-            return _Identity(Outcome.MALFORMED_CREDENTIAL)
-        record = self.directory.key(keymod.hash_key(plaintext))
-        if record is None:
-            return _Identity(Outcome.UNKNOWN_KEY)
-        if record.state is KeyState.REVOKED:
-            return _Identity(Outcome.REVOKED_KEY)
-        if record.state is KeyState.DISABLED:
-            return _Identity(Outcome.DISABLED_KEY)
-        if record.expires_at is not None and record.expires_at <= self.clock.now():
-            return _Identity(Outcome.EXPIRED_KEY)
-        return _Identity(Outcome.OK, record.consumer_id, record.id, record.scopes)
 
     def _plan_for(self, consumer_id: str, api_name: str) -> tuple[Outcome, str, Plan | None]:
         pending = False
@@ -172,7 +147,11 @@ class Gateway:
     def resume(self, req: GatewayRequest, v: Verdict) -> Verdict:
         """Continue from a verdict an authorizer already reached (authenticated, authorized,
         limit charged): check what the authorizer could not see (the body) and route.
-        No credential check and no second rate-limit charge; no store round trip."""
+        No credential check and no second rate-limit charge; no store round trip.
+        A verdict that is already a denial (the authorizer could not reach the store) is
+        rendered as it is."""
+        if v.outcome is not Outcome.OK:
+            return v
         v.outcome = validate(req, self.max_body)
         if v.outcome is not Outcome.OK:
             return v
@@ -184,7 +163,7 @@ class Gateway:
         return v
 
     def _decide(self, req: GatewayRequest, v: Verdict) -> Verdict:
-        who = self._authenticate(req)
+        who = authenticate(req, self.directory, self.issuers, self.clock)
         v.outcome, v.consumer_id, v.key_id = who.outcome, who.consumer_id, who.key_id
         if who.outcome is not Outcome.OK:
             return v
@@ -203,7 +182,7 @@ class Gateway:
                 v.headers["Allow"] = ", ".join(match.allow)
             return v
         assert match.api is not None and match.route is not None
-        if match.route.scopes and who.scopes and not set(match.route.scopes) <= set(who.scopes):
+        if not allows(match.route.scopes, who.scopes):
             v.outcome = Outcome.INSUFFICIENT_SCOPE
             return v
         outcome, sub_id, plan = self._plan_for(consumer.id, match.api.name)
@@ -212,7 +191,7 @@ class Gateway:
             return v
         v.subscription_id, v.plan_id, v.cost = sub_id, plan.id, plan.request_cost
         v.headers.update(lifecycle_headers(match.api))
-        throttled = self.limiter.check(f"SUB#{sub_id}", plan)
+        throttled = self.limiter.check(limit_bucket(consumer.id, match.api.name), plan)
         if throttled.decision is None:
             if plan.fail_mode is FailMode.OPEN:
                 self.metrics.count("FailOpen")
@@ -238,37 +217,25 @@ class Gateway:
     def render(v: Verdict) -> GatewayResponse:
         """The HTTP response for a denial."""
         status, body = problem(v.outcome)
-        headers = {"Content-Type": PROBLEM_CONTENT_TYPE, "X-Request-Id": v.echo_id}
-        headers.update(v.headers)
-        if status == 401:
-            headers = {
-                "Content-Type": PROBLEM_CONTENT_TYPE,
-                "X-Request-Id": v.echo_id,
-                "WWW-Authenticate": _WWW_AUTH,
-            }
+        headers = Headers({"Content-Type": PROBLEM_CONTENT_TYPE, "X-Request-Id": v.echo_id})
+        if status == 401:  # every credential failure reads the same
+            headers["WWW-Authenticate"] = _WWW_AUTH
+        else:
+            headers.update(v.headers)
         return GatewayResponse(status, headers, body)
 
     def forward(self, req: GatewayRequest, v: Verdict) -> GatewayResponse:
         assert v.api is not None and self.upstream is not None
         up = pick_upstream(v.api.upstreams, zlib.crc32(v.request_id.encode()))
         url = up.url.rstrip("/") + (v.rest or "/") + (f"?{req.query}" if req.query else "")
-        headers = [
-            (k, val)
-            for k, val in req.headers
-            if k not in HOP_BY_HOP and k not in _CREDENTIAL_HEADERS and k != "x-request-id"
-        ]
-        headers += [
-            ("x-request-id", v.echo_id),
-            ("x-tollway-consumer", v.consumer_id),
-            ("x-tollway-plan", v.plan_id),
-        ]
-        if req.source_ip:
-            headers.append(("x-forwarded-for", req.source_ip))
+        headers = upstream_headers(
+            req, correlation_id=v.echo_id, consumer_id=v.consumer_id, plan_id=v.plan_id
+        )
         started = time.perf_counter()
         try:
             resp = self.upstream.send(
                 UpstreamRequest(
-                    req.method, url, tuple(headers), req.body, v.api.timeout_seconds, v.api.retries
+                    req.method, url, headers, req.body, v.api.timeout_seconds, v.api.retries
                 )
             )
         except UpstreamTimeout:
@@ -279,17 +246,34 @@ class Gateway:
             return self.render(v)
         finally:
             self.metrics.timing("UpstreamLatency", (time.perf_counter() - started) * 1000)
-        out = {k: val for k, val in resp.headers if k.lower() not in HOP_BY_HOP}
-        out.update(v.headers)
-        out["X-Request-Id"] = v.echo_id
-        return GatewayResponse(resp.status, out, resp.body)
+        own = Headers(v.headers)
+        own["X-Request-Id"] = v.echo_id
+        return GatewayResponse(resp.status, client_headers(resp.headers, own), resp.body)
 
-    def handle(self, req: GatewayRequest) -> GatewayResponse:
+    def handle(self, req: GatewayRequest, *, trusted: Verdict | None = None) -> GatewayResponse:
+        """The whole request, on every front door. ``trusted``: the verdict of an
+        authorizer that already authenticated and charged the limit (``authorize``)."""
         started = time.perf_counter()
-        v = self.decide(req)
+        pre = cors.preflight(req, self.cors_origins)
+        if pre is not None:
+            return pre
+        v = self.decide(req) if trusted is None else self.resume(req, trusted)
         resp = self.forward(req, v) if v.outcome is Outcome.OK else self.render(v)
+        if self.fits is not None and not self.fits(resp):
+            v.outcome = Outcome.UPSTREAM_ERROR  # the platform would fail it opaquely
+            resp = self.render(v)
+        cors.decorate(req, resp, self.cors_origins)
         self.meter(req, v, resp, started)
         return resp
+
+    def authorize(self, req: GatewayRequest) -> Verdict:
+        """For a cloud authorizer: decide (and charge the limit) without forwarding.
+        Denials end here, so they are metered here; the router meters what it forwards."""
+        started = time.perf_counter()
+        v = self.decide(req)
+        if v.outcome is not Outcome.OK:
+            self.meter(req, v, self.render(v), started)
+        return v
 
     def meter(self, req: GatewayRequest, v: Verdict, resp: GatewayResponse, started: float) -> None:
         self.metrics.count("Requests")

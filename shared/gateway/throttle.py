@@ -20,7 +20,6 @@ from shared.ports import Store, StoreUnavailable
 @dataclass(frozen=True, slots=True)
 class Throttled:
     decision: RateDecision | None  # None: the store was unavailable
-    store_failed: bool = False
 
 
 class Limiter:
@@ -40,7 +39,7 @@ class Limiter:
             try:
                 return Throttled(decide(cp, self.store.hit(bucket, cp.slots, (), cp.cost)))
             except StoreUnavailable:
-                return Throttled(None, store_failed=True)
+                return Throttled(None)
         with self._lock:
             known = dict(self._known.get(bucket, {}))
         for _ in range(3):  # a stale sliding-window guard costs a retry, never a wrong answer
@@ -48,7 +47,7 @@ class Limiter:
             try:
                 result = self.store.hit(bucket, cp.slots, cp.guards, cp.cost)
             except StoreUnavailable:
-                return Throttled(None, store_failed=True)
+                return Throttled(None)
             learn(cp, result, known)
             decision = decide(cp, result)
             if not decision.stale_guard:
@@ -56,4 +55,4 @@ class Limiter:
                 with self._lock:
                     self._known[bucket] = {k: v for k, v in known.items() if k in names}
                 return Throttled(decision)
-        return Throttled(None, store_failed=True)
+        return Throttled(None)

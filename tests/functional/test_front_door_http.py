@@ -112,7 +112,8 @@ def test_nul_byte_in_a_header_is_refused_with_400(stack):
 
 def test_cors_preflight_is_answered_before_credentials_for_allowed_origins():
     world = make_world()
-    app = GatewayApp(world.gateway, frozenset({"http://portal.test"}))
+    world.gateway.cors_origins = frozenset({"http://portal.test"})
+    app = GatewayApp(world.gateway)
     with serve(app, date_header=False) as url, client() as c:
         pre = c.options(
             f"{url}/demo/v2/echo/x",

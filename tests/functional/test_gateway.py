@@ -40,7 +40,6 @@ def test_429_past_the_limit_with_retry_after(world):
 def test_401_bodies_are_identical_for_every_credential_failure(world):
     revoked = world.add_key("con_a", "revoked", state=KeyState.REVOKED)
     expired = world.add_key("con_a", "expired", expires_at=world.clock.now() - 1)
-    disabled = world.add_key("con_a", "disabled", state=KeyState.DISABLED)
     from shared.core import keys as keymod
 
     unknown = keymod.generate("tw").plaintext
@@ -51,7 +50,6 @@ def test_401_bodies_are_identical_for_every_credential_failure(world):
         "unknown": [("x-api-key", unknown)],
         "revoked": [("x-api-key", revoked)],
         "expired": [("x-api-key", expired)],
-        "disabled": [("x-api-key", disabled)],
         "bad bearer": [("authorization", "Bearer a.b.c")],
         "basic": [("authorization", "Basic Zm9vOmJhcg==")],
     }

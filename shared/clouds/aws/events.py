@@ -16,7 +16,8 @@ Inbound, both the proxy event and the REQUEST authorizer event become one
 - Bodies are base64-decoded when ``isBase64Encoded``.
 
 Outbound, a :class:`GatewayResponse` becomes the 2.0 response dict; bodies that are not
-UTF-8 text are base64-encoded, ``Set-Cookie`` moves to ``cookies``.
+UTF-8 text are base64-encoded, every ``Set-Cookie`` goes to ``cookies`` and other repeated
+headers are comma-joined (RFC 9110 5.3).
 
 The authorizer hands its verdict to the router as flat ``context`` (strings, numbers and
 booleans only: API Gateway rejects nested values); :func:`verdict_context` and
@@ -151,12 +152,12 @@ def to_response(resp: GatewayResponse) -> dict[str, Any]:
     content_type = ""
     for name, value in resp.headers.items():
         low = name.lower()
-        if low == "set-cookie":
+        if low == "set-cookie":  # each cookie its own entry: a comma is part of a cookie
             cookies.append(value)
             continue
         if low == "content-type":
             content_type = value
-        headers[name] = value
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
     out: dict[str, Any] = {"statusCode": resp.status, "headers": headers}
     if cookies:
         out["cookies"] = cookies
@@ -187,6 +188,13 @@ _INTERNAL = json.dumps(
 )
 
 
+def fits(resp: GatewayResponse) -> bool:
+    """Whether the response fits Lambda's payload limit, in encoded bytes: base64 grows a
+    binary body by a third, JSON escaping a text body by what it escapes."""
+    body = to_response(resp)["body"]
+    return len(json.dumps(body)) <= MAX_RESPONSE_BYTES
+
+
 def internal_error(request_id: str) -> dict[str, Any]:
     """Last resort when a handler itself fails: still a problem document, still traceable."""
     headers = {"Content-Type": PROBLEM_CONTENT_TYPE}
@@ -202,6 +210,7 @@ def verdict_context(v: Verdict) -> dict[str, str | int | bool]:
     """What an allowing authorizer passes on (``requestContext.authorizer.lambda``)."""
     return {
         "mark": CONTEXT_MARK,
+        "outcome": v.outcome.value,
         "requestId": v.request_id,
         "consumer": v.consumer_id,
         "keyId": v.key_id,
@@ -218,6 +227,7 @@ class Trusted:
     """The part of an authorizer's verdict the router resumes from."""
 
     request_id: str
+    outcome: Outcome
     consumer_id: str
     key_id: str
     plan_id: str
@@ -228,7 +238,7 @@ class Trusted:
 
     def verdict(self) -> Verdict:
         return Verdict(
-            Outcome.OK,
+            self.outcome,
             self.request_id,
             consumer_id=self.consumer_id,
             key_id=self.key_id,
@@ -247,20 +257,26 @@ def trusted_verdict(event: APIGatewayProxyEventV2) -> Trusted | None:
     if not isinstance(ctx, Mapping) or ctx.get("mark") != CONTEXT_MARK:
         return None
     consumer = ctx.get("consumer")
-    if not isinstance(consumer, str) or not consumer:
+    if not isinstance(consumer, str):
         return None
     try:
         headers = json.loads(str(ctx.get("headers") or "{}"))
         if not isinstance(headers, dict):
             return None
+        outcome = Outcome(str(ctx.get("outcome") or Outcome.OK.value))
+        if outcome not in (Outcome.OK, Outcome.STORE_UNAVAILABLE):
+            return None
+        if outcome is Outcome.OK and not consumer:
+            return None
         return Trusted(
             request_id=str(ctx.get("requestId") or request_id_of(event)),
+            outcome=outcome,
             consumer_id=consumer,
             key_id=str(ctx.get("keyId") or ""),
             plan_id=str(ctx.get("plan") or ""),
             subscription_id=str(ctx.get("subscription") or ""),
             cost=int(ctx.get("cost") or 0),
-            fail_open=bool(ctx.get("failOpen")),
+            fail_open=ctx.get("failOpen") in (True, "true"),  # context values may be strings
             headers={str(k): str(v) for k, v in headers.items()},
         )
     except (ValueError, TypeError):

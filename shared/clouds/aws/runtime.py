@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools.logging import Logger
 
-from shared.settings import Settings, SettingsError, from_env
+from shared.settings import Settings, SettingsError, env_flag, from_env
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,7 +27,8 @@ def logger(service: str) -> Logger:
 
 
 def tracing_enabled(env: Mapping[str, str] = os.environ) -> bool:
-    return env.get("TOLLWAY_TRACING", "false").lower() in ("1", "true", "on")
+    """Read at import, before secrets are fetched: parsed by Settings' own rule."""
+    return env_flag(env, "TOLLWAY_TRACING")
 
 
 def traced(handler: F) -> F:

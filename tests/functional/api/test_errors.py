@@ -5,12 +5,8 @@ import logging
 
 import pytest
 
-from shared.adapters.memory import MemoryStore
-from shared.api.app import create_app
-from shared.core.clock import ManualClock
 from shared.ports import StoreUnavailable
-from tests.functional.api.harness import ADMIN, CHEAP_HASHER, PORTAL, harness, settings
-from tests.support.management_client import management_client
+from tests.functional.api.harness import ADMIN, PORTAL, harness
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
@@ -126,16 +122,3 @@ def test_unknown_query_parameter_422_names_it(h):
 
     body = is_problem(resp, 422)
     assert body["errors"][0]["field"] == "query.limt"
-
-
-def test_on_change_hook_runs_after_successful_writes_only():
-    calls = []
-    clock = ManualClock()
-    app = create_app(store=MemoryStore(clock), clock=clock, settings=settings(),
-                     password_hasher=CHEAP_HASHER, on_change=lambda: calls.append(1))
-    with management_client(app) as client:
-        client.get("/v1/catalog")
-        client.post("/v1/admin/plans", headers=ADMIN, json={"name": ""})
-        assert calls == []
-        client.post("/v1/admin/plans", headers=ADMIN, json={"name": "Free"})
-        assert calls == [1]

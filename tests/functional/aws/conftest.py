@@ -140,9 +140,13 @@ class World:
         headers: dict[str, str] | None = None,
         body: bytes | None = None,
         name: str = "http_api_v2_proxy",
+        authorizer: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A 2.0 proxy event for this request (fresh API Gateway request id each time)."""
+        """A 2.0 proxy event for this request (fresh API Gateway request id each time);
+        ``authorizer``: the context an allowing authorizer attached."""
         ev = copy.deepcopy(event(name))
+        if authorizer is not None:
+            ev["requestContext"]["authorizer"] = {"lambda": authorizer}
         ev["rawPath"] = ev["requestContext"]["http"]["path"] = path
         ev["requestContext"]["http"]["method"] = method
         ev["requestContext"]["requestId"] = self.next_request_id()

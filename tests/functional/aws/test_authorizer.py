@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -143,7 +144,10 @@ def test_router_ignores_context_that_is_not_from_our_authorizer(world, route):
 def test_router_ignores_authorizer_context_unless_configured_to_trust_it(
     world, route, handlers, monkeypatch
 ):
-    monkeypatch.setattr(handlers["router"], "TRUST_AUTHORIZER", False)
+    monkeypatch.setattr(
+        handlers["router"], "settings",
+        replace(handlers["router"].settings, authorizer_in_front=False),
+    )
     ev = copy.deepcopy(event("http_api_v2_proxy_after_authorizer"))
     assert route(ev)["statusCode"] == 401
 

@@ -4,6 +4,7 @@ always denies with 503 — never a 500, never a hang — in the router and in th
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
@@ -38,7 +39,10 @@ def inject(world, operation: str, fault):
 
 @pytest.fixture
 def route(handlers, ctx, monkeypatch):
-    monkeypatch.setattr(handlers["router"], "TRUST_AUTHORIZER", False)
+    monkeypatch.setattr(
+        handlers["router"], "settings",
+        replace(handlers["router"].settings, authorizer_in_front=False),
+    )
     return lambda ev: handlers["router"].handler(ev, ctx)
 
 
@@ -55,15 +59,19 @@ def test_503_when_the_key_lookup_fails(world, route, fault):
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=list(FAULTS))
-def test_authorizer_denies_when_the_key_lookup_fails(world, handlers, ctx, fault):
+def test_authorizer_hands_a_store_failure_to_the_router_which_answers_503(
+    world, handlers, ctx, fault
+):
+    # API Gateway turns every authorizer deny into a bare 403, which would read as "bad
+    # key": a store failure is handed on and the router renders 503 + Retry-After instead.
     inject(world, "GetItem", FAULTS[fault])
-    answer = handlers["authorizer"].handler(
-        world.authorizer_event(key=keymod.generate("tw").plaintext), ctx
-    )
-    assert answer == {
-        "isAuthorized": False,
-        "context": {"status": 503, "reason": "store-unavailable"},
-    }
+    key = keymod.generate("tw").plaintext
+    answer = handlers["authorizer"].handler(world.authorizer_event(key=key), ctx)
+    assert answer["isAuthorized"] is True
+    assert answer["context"]["outcome"] == "store-unavailable"
+    resp = handlers["router"].handler(world.proxy(key=key, authorizer=answer["context"]), ctx)
+    assert resp["statusCode"] == 503 and resp["headers"]["Retry-After"] == "1"
+    assert body(resp)["status"] == 503
 
 
 def test_authorizer_denies_rather_than_raising_on_a_bug(world, handlers, ctx, monkeypatch):

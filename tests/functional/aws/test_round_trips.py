@@ -4,6 +4,8 @@ usage event adds none (it is a log line)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 
@@ -15,7 +17,10 @@ def route(handlers, ctx):
 def test_exactly_one_dynamodb_request_per_gateway_request_in_steady_state(
     world, route, handlers, monkeypatch, capsys
 ):
-    monkeypatch.setattr(handlers["router"], "TRUST_AUTHORIZER", False)
+    monkeypatch.setattr(
+        handlers["router"], "settings",
+        replace(handlers["router"].settings, authorizer_in_front=False),
+    )
     route(world.proxy(key=world.keys["a"]))  # warm: key, consumer, plan, routes cached
     world.calls.clear()
     for i in range(3):  # 200, 200, 429: the limiter's one call either way
@@ -44,7 +49,10 @@ def test_behind_the_authorizer_the_one_request_is_the_authorizers(world, handler
 
 
 def test_denials_before_the_limiter_cost_nothing_once_cached(world, route, handlers, monkeypatch):
-    monkeypatch.setattr(handlers["router"], "TRUST_AUTHORIZER", False)
+    monkeypatch.setattr(
+        handlers["router"], "settings",
+        replace(handlers["router"].settings, authorizer_in_front=False),
+    )
     route(world.proxy("/billing/v1/echo/x", key=world.keys["a"]))
     route(world.proxy(headers={"x-api-key": "tw_garbage"}))
     world.calls.clear()

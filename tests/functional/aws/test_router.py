@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -18,7 +19,10 @@ from tests.functional.aws.conftest import body, emf_metrics, usage_lines
 
 @pytest.fixture(autouse=True)
 def without_authorizer(monkeypatch, handlers):
-    monkeypatch.setattr(handlers["router"], "TRUST_AUTHORIZER", False)
+    monkeypatch.setattr(
+        handlers["router"], "settings",
+        replace(handlers["router"].settings, authorizer_in_front=False),
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,10 @@ def recorded(world):
 def test_router_role_allows_every_call_the_router_makes(
     world, handlers, ctx, recorded, monkeypatch
 ):
-    monkeypatch.setattr(handlers["router"], "TRUST_AUTHORIZER", False)
+    monkeypatch.setattr(
+        handlers["router"], "settings",
+        replace(handlers["router"].settings, authorizer_in_front=False),
+    )
     for path in ("/demo/v2/echo/a", "/billing/v1/echo/x", "/nope", "/demo/v0/x"):
         for _ in range(4):
             handlers["router"].handler(world.proxy(path, key=world.keys["a"]), ctx)
