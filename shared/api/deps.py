@@ -23,7 +23,7 @@ from shared.management import records
 from shared.management.accounts import Passwords
 from shared.management.entities import ADMIN_TOKEN_ACTOR, ROLE_ADMIN, Account, Actor
 from shared.management.errors import Forbidden, Invalid, Unauthorized
-from shared.management.sessions import SessionCodec
+from shared.management.sessions import Claims, SessionCodec
 from shared.ports import Store
 from shared.settings import Settings
 
@@ -59,6 +59,7 @@ BAD_CREDENTIAL = "The bearer token is invalid or has expired. Log in again."
 class Principal:
     actor: Actor
     account: Account | None  # None for the configured admin token
+    session: Claims | None = None  # None for the configured admin token
 
 
 def current_principal(
@@ -74,9 +75,14 @@ def current_principal(
     account = None if claims is None else records.get_account(ctx.store, claims.account_id)
     if claims is None or account is None:
         raise Unauthorized(BAD_CREDENTIAL)
+    # Logged out: everywhere (an older epoch) or this session alone (its id is revoked).
+    if claims.epoch != account.session_epoch or records.session_revoked(
+        ctx.store, claims.session_id
+    ):
+        raise Unauthorized(BAD_CREDENTIAL)
     # Admin only while both the token and the account say so: a demotion applies at once.
     role = ROLE_ADMIN if claims.role == ROLE_ADMIN == account.role else "developer"
-    return Principal(Actor(account.id, role), account)
+    return Principal(Actor(account.id, role), account, claims)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

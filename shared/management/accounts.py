@@ -123,6 +123,27 @@ def login(
     return account
 
 
+def logout(store: Store, session_id: str, expires_at: float) -> None:
+    """Refuse this one session from now on (until it would have expired anyway)."""
+    store.transact([records.revoke_session_write(session_id, expires_at)])
+
+
+def logout_all(store: Store, clock: Clock, account_id: str) -> Account:
+    """Refuse every session of this account issued so far: its epoch moves on."""
+    found = records.get_versioned(store, Account, records.ACCOUNT, account_id)
+    if found is None:
+        raise NotFound("No account with this id.")
+    before, version = found
+    after = replace(before, session_epoch=before.session_epoch + 1)
+    actor = Actor(account_id, before.role)
+    commit(store, clock, Change(
+        [records.put_account_write(after, if_version=version)],
+        [audit.write(clock, actor, "account.logout-all",
+                     audit.Target("account", account_id, before.consumer_id))],
+    ))
+    return after
+
+
 def account_view(account: Account) -> dict[str, object]:
     """What the audit log and admins see of an account: never the password hash."""
     return {

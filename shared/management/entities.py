@@ -29,6 +29,9 @@ class Account:
     consumer_id: str
     role: str = ROLE_DEVELOPER
     created_at: float = 0.0
+    #: Sessions carry the epoch they were issued in; "log out everywhere" increments it,
+    #: so every earlier session of this account is refused at once.
+    session_epoch: int = 0
 
 
 @dataclass(frozen=True, slots=True)

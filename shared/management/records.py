@@ -22,6 +22,9 @@ Management records (the gateway never reads them)::
                                                           in chunks (fits every backend's item)
     AUDIT                     <epoch %020.6f>#<entry id>  AuditEntry, read newest first
 
+    SESSION#<session id>      REVOKED                     {}: a logged-out session, expiring with
+                                                          the session itself
+
 Rate-limit buckets (``Store.hit``): ``LOGIN#<email>``, ``LOGINIP#<ip>``, ``SIGNUP#<ip>``.
 Writes that belong to one action are returned as lists, split by partition: what an action
 commits atomically (its primary partition) and what follows (``changes.Change``).
@@ -273,6 +276,19 @@ def email_claim_write(account: Account) -> Put:
 
 def put_account_write(account: Account, **cond: Any) -> Put:
     return Put(Item(ACCOUNT, account.id, to_dict(account)), **cond)
+
+
+def session_pk(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
+def revoke_session_write(session_id: str, expires_at: float) -> Put:
+    """One partition per session: a log-out never contends with anything else."""
+    return Put(Item(session_pk(session_id), "REVOKED", {}, expires_at=expires_at))
+
+
+def session_revoked(store: Store, session_id: str) -> bool:
+    return store.get(session_pk(session_id), "REVOKED") is not None
 
 
 # --- subscriptions: indexes by id and by plan -----------------------------------------------

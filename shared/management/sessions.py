@@ -2,11 +2,13 @@
 
 Signed with the newest configured key; verified against every configured key, newest
 first, so keys rotate without logging anyone out (add a key in front, drop the oldest
-after one session TTL). The algorithm is pinned: ``alg: none`` or an RS/ES token never
-verifies. ``iss``, ``aud``, ``exp``, ``sub`` and ``role`` are required; expiry is checked
-against the injected clock, not the machine's. ``exp`` (and ``iat``/``nbf`` when present)
-must be finite numbers, as for gateway JWTs (``tokens.numeric_date``): a NaN ``exp`` would
-never expire. PyJWT refuses a ``crit`` extension it does not implement.
+after one session TTL). Revocation is server-side: a session names its id (``jti``) and
+its account's session epoch (``sep``); ``deps.current_principal`` refuses a logged-out id
+and an epoch older than the account's. The algorithm is pinned: ``alg: none`` or an
+RS/ES token never verifies. ``iss``, ``aud``, ``exp``, ``sub``, ``role`` and ``jti`` are
+required; expiry is checked against the injected clock, not the machine's. ``exp`` (and
+``iat``/``nbf`` when present) must be finite numbers, as for gateway JWTs
+(``tokens.numeric_date``): a NaN ``exp`` would never expire. PyJWT refuses a ``crit`` extension it does not implement.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Claims:
     account_id: str
     role: str
     expires_at: float
+    session_id: str = ""
+    epoch: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ class SessionCodec:
             "iat": now,
             "exp": now + self._ttl,
             "jti": new_id("ses"),
+            "sep": account.session_epoch,
         }
         token = jwt.encode(claims, self._keys[0], algorithm=ALGORITHM)
         return IssuedSession(token, float(now + self._ttl), self._ttl)
@@ -87,7 +92,7 @@ class SessionCodec:
             audience=AUDIENCE,
             issuer=ISSUER,
             options={
-                "require": ["iss", "aud", "exp", "sub", "role"],
+                "require": ["iss", "aud", "exp", "sub", "role", "jti"],
                 "verify_exp": False,  # checked against the injected clock below
                 "verify_iat": False,
                 "verify_nbf": False,
@@ -102,4 +107,9 @@ class SessionCodec:
             return None
         if not isinstance(sub, str) or not sub or role not in ROLES:
             return None
-        return Claims(sub, str(role), float(exp))
+        jti, epoch = claims.get("jti"), claims.get("sep", 0)
+        if not isinstance(jti, str) or not jti or isinstance(epoch, bool) or not isinstance(
+            epoch, int
+        ):
+            return None
+        return Claims(sub, str(role), exp, jti, epoch)
