@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -61,17 +62,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "local":
         from functions.local.stack import Options, StackError, run
+        from shared.settings import SettingsError, trusted_proxies
 
         ports = [args.gateway_port, args.management_port, args.portal_port, args.upstream_port]
         if len(set(ports)) != len(ports):
             print("tollway: error: the four ports must differ", file=sys.stderr)
             return 2
-        opts = Options(
-            args.host, *ports, data_dir=args.data_dir, store=args.store, cache_ttl=args.cache_ttl
-        )
         try:
+            opts = Options(
+                args.host, *ports, data_dir=args.data_dir, store=args.store,
+                cache_ttl=args.cache_ttl, trusted_proxies=trusted_proxies(os.environ),
+            )
             run(opts)
-        except StackError as exc:
+        except (StackError, SettingsError) as exc:
             print(f"tollway: error: {exc}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:

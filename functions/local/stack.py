@@ -43,6 +43,9 @@ class Options:
     data_dir: Path = Path(".tollway")
     store: str = "sqlite"
     cache_ttl: float = 2.0
+    # TOLLWAY_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed. None by default:
+    # the client address (sign-up and log-in limits) is the TCP peer's.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class _Server(uvicorn.Server):
@@ -132,6 +135,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         admin_token=state.get("admin_token") or "adm_" + secrets.token_urlsafe(32),
         session_keys=tuple(state.get("session_keys") or [secrets.token_urlsafe(48)]),
         cors_origins=(urls["portal_url"],),
+        trusted_proxies=opts.trusted_proxies,
         # The demo upstream lives on 127.0.0.1: the one place private upstreams are allowed
         # by default (the banner says so). Cloud deployments refuse them unless configured.
         allow_private_upstreams=True,
@@ -200,23 +204,28 @@ Everything above is also in .tollway/local.json (mode 0600). Ctrl-C stops the st
 """
 
 
+def server_config(opts: Options, name: str, port: int, app: Any) -> uvicorn.Config:
+    trusted = ",".join(opts.trusted_proxies)
+    return uvicorn.Config(
+        app,
+        host=opts.host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        server_header=False,
+        # The gateway passes the upstream's Date through (and adds one to denials).
+        date_header=name != "gateway",
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local client
+        # could then pick its address and dodge the per-address limits. Only configured
+        # proxies are believed.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+    )
+
+
 async def _serve(opts: Options, apps: list[tuple[str, int, Any]]) -> None:
-    servers = [
-        _Server(
-            uvicorn.Config(
-                app,
-                host=opts.host,
-                port=port,
-                log_level="warning",
-                lifespan="off",
-                access_log=False,
-                server_header=False,
-                # The gateway passes the upstream's Date through (and adds one to denials).
-                date_header=name != "gateway",
-            )
-        )
-        for name, port, app in apps
-    ]
+    servers = [_Server(server_config(opts, name, port, app)) for name, port, app in apps]
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
