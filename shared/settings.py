@@ -38,6 +38,8 @@ class Settings:
     dynamodb_endpoint: str = ""
     azure_connection_string: str = field(default="", repr=False)  # may hold an account key
     azure_table_endpoint: str = ""  # https://<account>.table.core.windows.net: managed identity
+    azure_queue_endpoint: str = ""  # https://<account>.queue.core.windows.net: managed identity
+    usage_queue: str = "usage"  # TOLLWAY_USAGE_QUEUE: the Azure gateway's usage events
     cache_ttl: float = 5.0
     max_body_bytes: int = 1024 * 1024
     key_prefix: str = "tw"
@@ -128,6 +130,13 @@ def _azure_table_endpoint(env: Mapping[str, str], store: str) -> str:
     return endpoint
 
 
+def _azure_queue_endpoint(env: Mapping[str, str]) -> str:
+    endpoint = env.get("TOLLWAY_AZURE_QUEUE_ENDPOINT", "")
+    if endpoint and not endpoint.startswith(("https://", "http://")):
+        raise SettingsError(f"TOLLWAY_AZURE_QUEUE_ENDPOINT={endpoint!r} is not an http(s) URL")
+    return endpoint
+
+
 def env_flag(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "off", "no"):
@@ -196,6 +205,8 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         dynamodb_endpoint=env.get("TOLLWAY_DYNAMODB_ENDPOINT", ""),
         azure_connection_string=env.get("TOLLWAY_AZURE_CONNECTION_STRING", ""),
         azure_table_endpoint=_azure_table_endpoint(env, store),
+        azure_queue_endpoint=_azure_queue_endpoint(env),
+        usage_queue=env.get("TOLLWAY_USAGE_QUEUE", "usage") or "usage",
         cache_ttl=_num(env, "TOLLWAY_CACHE_TTL", 5.0, 0.0, 300.0),
         max_body_bytes=int(_num(env, "TOLLWAY_MAX_BODY_BYTES", 1024 * 1024, 0, 6 * 1024 * 1024)),
         key_prefix=prefix,
