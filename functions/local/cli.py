@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+
+from shared.settings import JwtIssuerConfig, SettingsError, from_env
 
 
 def _port(raw: str) -> int:
@@ -55,14 +58,44 @@ def parser() -> argparse.ArgumentParser:
         default=2.0,
         help="seconds a key/plan change may take to reach the gateway (default 2)",
     )
+    jwt = local.add_argument_group(
+        "JWT bearer tokens",
+        "Accept tokens from one more issuer (besides any in TOLLWAY_JWT_ISSUERS). The token's "
+        "'sub' names the consumer, e.g. con_demo.",
+    )
+    jwt.add_argument("--jwt-issuer", metavar="ISSUER", help="the 'iss' tokens carry")
+    jwt.add_argument("--jwt-audience", metavar="AUD", help="the 'aud' tokens must name")
+    way = jwt.add_mutually_exclusive_group()
+    way.add_argument("--jwt-secret", metavar="SECRET",
+                     help="HS256 shared secret (at least 32 characters)")
+    way.add_argument("--jwt-jwks-url", metavar="URL", help="JWKS URL of an RS256 issuer")
     return p
+
+
+def jwt_issuers(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[JwtIssuerConfig, ...]:
+    """TOLLWAY_JWT_ISSUERS (JSON, as in a deployment) plus the one named by the flags."""
+    configured = from_env({"TOLLWAY_JWT_ISSUERS": env.get("TOLLWAY_JWT_ISSUERS", "")}).jwt_issuers
+    flags = (args.jwt_issuer, args.jwt_audience, args.jwt_secret, args.jwt_jwks_url)
+    if not any(flags):
+        return configured
+    if not (args.jwt_issuer and args.jwt_audience and (args.jwt_secret or args.jwt_jwks_url)):
+        raise SettingsError("--jwt-issuer needs --jwt-audience and one of --jwt-secret or "
+                            "--jwt-jwks-url")
+    if args.jwt_secret and len(args.jwt_secret) < 32:
+        raise SettingsError("--jwt-secret must be at least 32 characters (HS256 wants 256 bits)")
+    one = JwtIssuerConfig(
+        issuer=args.jwt_issuer, audience=args.jwt_audience,
+        algorithms=("HS256",) if args.jwt_secret else ("RS256",),
+        secret=args.jwt_secret or "", jwks_url=args.jwt_jwks_url or "",
+    )
+    return (*[c for c in configured if c.issuer != one.issuer], one)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "local":
         from functions.local.stack import Options, StackError, run
-        from shared.settings import SettingsError, trusted_proxies
+        from shared.settings import trusted_proxies
 
         ports = [args.gateway_port, args.management_port, args.portal_port, args.upstream_port]
         if len(set(ports)) != len(ports):
@@ -72,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             opts = Options(
                 args.host, *ports, data_dir=args.data_dir, store=args.store,
                 cache_ttl=args.cache_ttl, trusted_proxies=trusted_proxies(os.environ),
+                jwt_issuers=jwt_issuers(args, os.environ),
             )
             run(opts)
         except (StackError, SettingsError) as exc:

@@ -23,7 +23,7 @@ from functions.local.demo_upstream import demo_upstream
 from functions.local.gateway_asgi import GatewayApp
 from shared.adapters.buffered_usage import BufferedSink
 from shared.core.clock import SystemClock
-from shared.settings import Settings
+from shared.settings import JwtIssuerConfig, Settings
 from shared.wiring import build_gateway, build_store
 
 PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal_static"
@@ -46,6 +46,8 @@ class Options:
     # TOLLWAY_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed. None by default:
     # the client address (sign-up and log-in limits) is the TCP peer's.
     trusted_proxies: tuple[str, ...] = ()
+    # TOLLWAY_JWT_ISSUERS and/or --jwt-issuer: bearer tokens the gateway accepts.
+    jwt_issuers: tuple[JwtIssuerConfig, ...] = ()
 
 
 class _Server(uvicorn.Server):
@@ -136,6 +138,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         session_keys=tuple(state.get("session_keys") or [secrets.token_urlsafe(48)]),
         cors_origins=(urls["portal_url"],),
         trusted_proxies=opts.trusted_proxies,
+        jwt_issuers=opts.jwt_issuers,
         # The demo upstream lives on 127.0.0.1: the one place private upstreams are allowed
         # by default (the banner says so). Cloud deployments refuse them unless configured.
         allow_private_upstreams=True,
@@ -157,6 +160,9 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         demo_url=f"{urls['gateway_url']}/demo/v2/echo/hello",
         store=opts.store,
         cache_ttl_seconds=opts.cache_ttl,
+        # Issuer and audience only: a shared secret is never written out.
+        jwt_issuers=[{"issuer": i.issuer, "audience": i.audience,
+                      "algorithms": list(i.algorithms)} for i in opts.jwt_issuers],
     )
     _write_state(state_path, state)
 
@@ -182,6 +188,16 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
     return state, apps, sink
 
 
+def _jwt_lines(state: dict[str, Any]) -> str:
+    issuers = state.get("jwt_issuers") or []
+    if not issuers:
+        return "  (JWT bearer tokens: pass --jwt-issuer/--jwt-audience/--jwt-secret to try them)\n"
+    lines = [f"  JWT issuer {i['issuer']} (audience {i['audience']}, {', '.join(i['algorithms'])})"
+             for i in issuers]
+    return "\n".join(lines) + "\n  curl -i -H 'Authorization: Bearer <token with sub=con_demo>' " \
+        f"{state['demo_url']}\n"
+
+
 def banner(state: dict[str, Any]) -> str:
     return f"""
 Tollway local stack is up.
@@ -199,7 +215,7 @@ Tollway local stack is up.
 
 Try it:
   curl -i -H 'X-Api-Key: {state["demo_key"]}' {state["demo_url"]}
-
+{_jwt_lines(state)}
 Everything above is also in .tollway/local.json (mode 0600). Ctrl-C stops the stack.
 """
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
+
+import jwt
 import pytest
 
 from functions.local.stack import Options, server_config
@@ -9,13 +14,68 @@ from tests.servers import client, local_stack
 
 pytestmark = pytest.mark.slow
 
+JWT_SECRET = "local-stack-jwt-secret-" + "s" * 24
+ENV_SECRET = "env-issuer-jwt-secret-" + "e" * 24
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     data = tmp_path_factory.mktemp("secstack") / "data"
-    with local_stack(data) as state:
-        state["data_dir"] = data
-        yield state
+    env_issuer = [{"issuer": "https://env.example", "audience": "tollway",
+                   "algorithms": ["HS256"], "secret": ENV_SECRET}]
+    os.environ["TOLLWAY_JWT_ISSUERS"] = json.dumps(env_issuer)  # read by the subprocess
+    try:
+        with local_stack(data, "--jwt-issuer", "https://local.example", "--jwt-audience",
+                         "tollway-local", "--jwt-secret", JWT_SECRET) as state:
+            state["data_dir"] = data
+            yield state
+    finally:
+        del os.environ["TOLLWAY_JWT_ISSUERS"]
+
+
+def bearer(secret: str = JWT_SECRET, **claims) -> dict[str, str]:
+    body = {"iss": "https://local.example", "aud": "tollway-local", "sub": "con_demo",
+            "exp": time.time() + 300, **claims}
+    return {"Authorization": f"Bearer {jwt.encode(body, secret, algorithm='HS256')}"}
+
+
+# --- JWT bearer tokens on the local stack ----------------------------------------------------
+
+
+def test_a_token_signed_with_the_flag_secret_reaches_the_demo_upstream_200(stack):
+    with client() as c:
+        r = c.get(stack["demo_url"], headers=bearer())
+    assert r.status_code == 200, r.text
+    assert r.json()["path"] == "/echo/hello"
+    assert "authorization" not in r.json()["headers"]
+
+
+def test_a_token_from_the_issuer_in_tollway_jwt_issuers_is_accepted_200(stack):
+    with client() as c:
+        r = c.get(stack["demo_url"], headers=bearer(ENV_SECRET, iss="https://env.example",
+                                                    aud="tollway"))
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("bad", [
+    {"secret": "an-attacker-chosen-secret-" + "x" * 20},
+    {"exp": float("nan")},
+    {"exp": "9999999999"},
+    {"aud": "someone-else"},
+    {"sub": "con_nobody"},
+])
+def test_bad_tokens_get_the_gateway_401(stack, bad):
+    secret = bad.pop("secret", JWT_SECRET)
+    with client() as c:
+        r = c.get(stack["demo_url"], headers=bearer(secret, **bad))
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_the_jwt_secret_is_not_written_to_local_json(stack):
+    text = (stack["data_dir"] / "local.json").read_text()
+    assert JWT_SECRET not in text and ENV_SECRET not in text
+    assert json.loads(text)["jwt_issuers"][-1]["issuer"] == "https://local.example"
 
 
 # --- client address: X-Forwarded-For is not believed from loopback ---------------------------
