@@ -169,7 +169,9 @@ class World:
         ev["rawPath"] = ev["requestContext"]["http"]["path"] = path
         ev["requestContext"]["http"]["method"] = method
         ev["requestContext"]["requestId"] = self.next_request_id()
-        ev["routeArn"] = ev["routeArn"].replace("ANY", method)
+        # The documented form for the $default route: <api>/<stage>/<METHOD>/<path>.
+        arn_base = ev["routeArn"].split("/", 1)[0]
+        ev["routeArn"] = f"{arn_base}/$default/{method}{path}"
         if key is not None:
             ev["headers"]["x-api-key"] = key
         ev["headers"].update(headers or {})
@@ -250,15 +252,18 @@ def emf_metrics(out: str) -> Counter[str]:
 
 
 def awslogs(
-    messages: list[str], log_group: str = "/aws/lambda/tollway-test-router"
+    messages: list[str], log_group: str = "/tollway/dev/router"
 ) -> dict[str, Any]:
-    """A CloudWatch Logs subscription event carrying ``messages`` as log events."""
+    """A CloudWatch Logs subscription event carrying ``messages`` as log events, as the
+    template's ``UsageFromRouter`` filter delivers them (Stage dev): only messages that
+    match its pattern are delivered, so others are refused here."""
+    assert all("TOLLWAY_USAGE" in m for m in messages), "the filter would not deliver these"
     doc = {
         "messageType": "DATA_MESSAGE",
         "owner": "123456789012",
         "logGroup": log_group,
         "logStream": "2026/01/01/[$LATEST]0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-        "subscriptionFilters": ["tollway-test-usage"],
+        "subscriptionFilters": ["tollway-dev-usage"],
         "logEvents": [
             {
                 "id": str(38188283746573839201928374657382910192837465738291 + i),

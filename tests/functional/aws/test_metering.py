@@ -17,10 +17,10 @@ def meter(handlers, ctx):
 
 def test_recorded_once_even_when_the_batch_is_redelivered(world, meter):
     first = meter(event("cloudwatch_logs_usage"))
-    # START, END, an EMF line and a JSON log line quoting the prefix are not usage events.
-    assert first == {"recorded": 2, "duplicates": 0, "skipped": 4}
+    # The filter delivers only lines holding the term: a JSON log line quoting it is one.
+    assert first == {"recorded": 2, "duplicates": 0, "skipped": 1}
     again = meter(event("cloudwatch_logs_usage"))
-    assert again == {"recorded": 0, "duplicates": 1, "skipped": 4}  # one group of two
+    assert again == {"recorded": 0, "duplicates": 1, "skipped": 1}  # one group of two
     (agg,) = read_usage(world.store, "con_a")
     assert (agg["requests"], agg["s2xx"], agg["s4xx"], agg["cost"]) == (2, 1, 1, 1)
     assert agg["api_id"] == "demo-v2" and agg["hour"] == "2026-01-01T00"
@@ -52,7 +52,7 @@ def test_store_failure_raises_so_lambda_retries_and_the_retry_does_not_double_co
     with pytest.raises(StoreUnavailable):
         meter(batch)
     world.client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", fail_write)
-    assert meter(batch) == {"recorded": 2, "duplicates": 0, "skipped": 4}
-    assert meter(batch) == {"recorded": 0, "duplicates": 1, "skipped": 4}
+    assert meter(batch) == {"recorded": 2, "duplicates": 0, "skipped": 1}
+    assert meter(batch) == {"recorded": 0, "duplicates": 1, "skipped": 1}
     (agg,) = read_usage(world.store, "con_a")
     assert agg["requests"] == 2
