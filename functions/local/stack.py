@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from functions.local import seed
+from functions.local import hygiene, seed
 from functions.local.demo_upstream import demo_upstream
 from functions.local.gateway_asgi import GatewayApp
 from shared.adapters.buffered_usage import BufferedSink
@@ -87,10 +87,23 @@ def _write_state(path: Path, state: dict[str, Any]) -> None:
     os.chmod(path, 0o600)
 
 
-def _portal_app(config_js: bytes) -> Any:
+def _private_files(data_dir: Path, sqlite: bool) -> None:
+    """The data directory 0700 and the SQLite files 0600: they hold password hashes, key
+    hashes and the audit log. Created so before SQLite opens them (its -wal and -shm files
+    take the database file's mode); tightened if an older run left them wider."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    if sqlite:
+        os.close(os.open(data_dir / "tollway.db", os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in data_dir.glob("tollway.db*"):
+        os.chmod(path, 0o600)
+
+
+def _portal_app(config_js: bytes, connect_to: tuple[str, ...] = ()) -> Any:
     from starlette.staticfiles import StaticFiles
 
-    static = StaticFiles(directory=PORTAL_DIR, html=True)
+    headers = hygiene.portal_headers(connect_to)
+    static = hygiene.secure_portal(StaticFiles(directory=PORTAL_DIR, html=True), headers)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == "/config.js":
@@ -101,6 +114,7 @@ def _portal_app(config_js: bytes) -> Any:
                     "headers": [
                         (b"content-type", b"application/javascript"),
                         (b"cache-control", b"no-store"),
+                        *headers,
                     ],
                 }
             )
@@ -120,7 +134,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         ("upstream", opts.upstream_port),
     ):
         _check_port(opts.host, port, what)
-    opts.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _private_files(opts.data_dir, sqlite=opts.store == "sqlite")
     state_path = opts.data_dir / "local.json"
     state = _load_state(state_path)
     base = f"http://{opts.host}"
@@ -180,9 +194,13 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         (
             "management",
             opts.management_port,
-            create_app(store=store, clock=clock, settings=settings),
+            hygiene.body_limit(create_app(store=store, clock=clock, settings=settings)),
         ),
-        ("portal", opts.portal_port, _portal_app(config_js.encode())),
+        (
+            "portal",
+            opts.portal_port,
+            _portal_app(config_js.encode(), (urls["management_url"], urls["gateway_url"])),
+        ),
         ("upstream", opts.upstream_port, demo_upstream),
     ]
     return state, apps, sink

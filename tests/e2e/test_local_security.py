@@ -100,3 +100,60 @@ def test_servers_believe_forwarding_headers_only_from_configured_proxies():
     assert default.proxy_headers is False and default.forwarded_allow_ips == ""
     behind = server_config(Options(trusted_proxies=("10.0.0.0/8",)), "gateway", 1, None)
     assert behind.proxy_headers is True and behind.forwarded_allow_ips == "10.0.0.0/8"
+
+
+# --- portal and stack hygiene ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/index.html", "/js/app.js", "/config.js"])
+def test_portal_responses_forbid_framing_and_sniffing(stack, path):
+    with client() as c:
+        r = c.get(stack["portal_url"] + path)
+    assert r.status_code == 200
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert stack["management_url"] in csp and stack["gateway_url"] in csp
+
+
+@pytest.mark.parametrize("path", ["/missing.js", "/js/nope/deeper.css", "/..%2f..%2fetc/passwd"])
+def test_a_missing_portal_file_is_a_404_without_a_traceback(stack, path):
+    with client() as c:
+        r = c.get(stack["portal_url"] + path)
+    assert r.status_code == 404
+    assert r.headers["x-frame-options"] == "DENY"
+    log = next(stack["data_dir"].parent.glob("stack-*.log")).read_text()
+    assert "Traceback" not in log and "Exception in ASGI" not in log
+
+
+def test_the_data_directory_and_sqlite_files_are_private(stack):
+    import stat
+
+    data = stack["data_dir"]
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    files = list(data.glob("tollway.db*"))
+    assert files
+    assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600
+                                                                        for f in files}
+
+
+def test_the_management_api_refuses_a_body_over_1_mib_with_a_413_problem(stack):
+    big = b'{"name":"' + b"x" * (1024 * 1024) + b'"}'
+    with client() as c:
+        r = c.post(f"{stack['management_url']}/v1/auth/login", content=big,
+                   headers={"Content-Type": "application/json"})
+        assert r.status_code == 413
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["status"] == 413
+
+        def chunks():  # no Content-Length: the limit holds for a streamed body too
+            for _ in range(20):
+                yield b"x" * (64 * 1024)
+
+        r = c.post(f"{stack['management_url']}/v1/auth/login", content=chunks(),
+                   headers={"Content-Type": "application/json"})
+        assert r.status_code == 413
+        ok = c.post(f"{stack['management_url']}/v1/auth/login",
+                    json={"email": "nobody@example.com", "password": "whatever it is"})
+        assert ok.status_code == 401  # ordinary bodies pass through untouched
