@@ -70,16 +70,10 @@ def _azure_store(settings: Settings, clock: Clock) -> Store:
 
 def _issuer(cfg: JwtIssuerConfig) -> Issuer:
     if cfg.jwks_url:
-        from jwt import PyJWKClient
+        from shared.adapters.jwks import JwksKeys, pyjwt_fetch
 
-        jwks = PyJWKClient(cfg.jwks_url, cache_keys=True, lifespan=300, timeout=2)
-
-        def resolve(kid: str | None) -> Any:
-            if kid is None:
-                raise KeyError("JWKS issuers require a kid")
-            return jwks.get_signing_key(kid).key
-
-        key_for = resolve
+        # At most one JWKS fetch per minute per instance, however many unknown kids arrive.
+        key_for = JwksKeys(pyjwt_fetch(cfg.jwks_url))
     else:
         material: Any = cfg.secret or cfg.public_key
 
