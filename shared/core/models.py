@@ -102,7 +102,7 @@ class KeyRecord:
     state: KeyState = KeyState.ACTIVE
     created_at: float = 0.0
     expires_at: float | None = None  # set on rotation (grace end) or at creation
-    scopes: tuple[str, ...] = ()  # empty: every scope
+    scopes: tuple[str, ...] = ()  # empty: none; passes only routes requiring none (core.scopes)
 
 
 class SubscriptionStatus(StrEnum):
