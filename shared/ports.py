@@ -160,6 +160,7 @@ class UpstreamRequest:
     body: bytes
     timeout: float
     retries: int = 0
+    deadline: float | None = None  # time.monotonic(): no attempt may run past it
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,8 @@ class UpstreamFailure(Exception):
 
 
 class Upstream(Protocol):
-    """Send one request upstream. Raises :class:`UpstreamTimeout` when the timeout passes,
+    """Send one request upstream. Raises :class:`UpstreamTimeout` when the timeout passes
+    (or the ``deadline``: every attempt, retries included, ends by it),
     :class:`UpstreamFailure` when no response could be had (after ``retries`` for
     idempotent methods). Any HTTP status, 5xx included, is a response, not a failure."""
 

@@ -59,6 +59,10 @@ class Settings:
     forbidden_upstream_hosts: tuple[str, ...] = ()
     tracing: bool = False  # TOLLWAY_TRACING: X-Ray on AWS (the SDK is imported only then)
     authorizer_in_front: bool = False  # TOLLWAY_AUTHORIZER=on: a cloud authorizer decided
+    # TOLLWAY_UPSTREAM_BUDGET: the most time (s) a gateway can give one upstream call, all
+    # attempts together (AWS: the router's Lambda timeout less its margin, under the HTTP
+    # API's 30 s cap). The management API refuses timeout x (retries + 1) above it; 0 = none.
+    upstream_budget: float = 0.0
 
 
 _ALLOWED_ALGS = frozenset(
@@ -221,4 +225,5 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         forbidden_upstream_hosts=forbidden_upstream_hosts(env),
         tracing=env_flag(env, "TOLLWAY_TRACING"),
         authorizer_in_front=env_flag(env, "TOLLWAY_AUTHORIZER"),
+        upstream_budget=_num(env, "TOLLWAY_UPSTREAM_BUDGET", 0.0, 0.0, 3600.0),
     )

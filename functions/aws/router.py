@@ -7,10 +7,18 @@ validates the body (the authorizer never sees it), routes and forwards. See docs
 
 Usage events leave as one ``TOLLWAY_USAGE`` log line per request (no store write here);
 metrics as one EMF line per invocation.
+
+Time budget: the request carries a deadline, the invocation's remaining time less
+:data:`BUDGET_MARGIN_SECONDS` (to render, meter and return). Forwarding clamps each
+attempt and the retries to it and answers 504 (metered) when it runs out, instead of
+Lambda killing the invocation (a bare 500/503 and no usage line). The function's Timeout
+(29 s) stays under the HTTP API's 30 s integration cap, so the Lambda budget binds.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -38,13 +46,24 @@ def build(settings: Settings, **overrides: Any) -> Gateway:
 
 gateway = build(settings)
 
+#: Kept back from the invocation's remaining time for rendering, metering and returning.
+BUDGET_MARGIN_SECONDS = 0.5
+
+
+def deadline(context: Any) -> float | None:
+    """time.monotonic() by which forwarding must be done, from the Lambda context."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return time.monotonic() + remaining() / 1000 - BUDGET_MARGIN_SECONDS
+
 
 @rt.traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ev = APIGatewayProxyEventV2(event)
     try:
-        req = aws_events.to_request(ev)
+        req = dataclasses.replace(aws_events.to_request(ev), deadline=deadline(context))
         logger.set_correlation_id(req.request_id)
         trusted = aws_events.trusted_verdict(ev) if settings.authorizer_in_front else None
         resp = gateway.handle(req, trusted=None if trusted is None else trusted.verdict())

@@ -1,11 +1,15 @@
 """Forward to upstreams over HTTP with urllib3: pooled keep-alive connections, per-request
 timeouts, retries only for idempotent methods and only when no response was received.
+With a ``deadline`` every attempt's timeout is cut to the time left, and no attempt starts
+once it has passed: the total never exceeds the caller's budget.
 
 urllib3 rather than httpx on the request path: botocore already loads it, so on Lambda the
 gateway's HTTP client costs nothing at cold start.
 """
 
 from __future__ import annotations
+
+import time
 
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError
@@ -23,13 +27,18 @@ class HttpUpstream:
     def send(self, request: UpstreamRequest) -> UpstreamResponse:
         attempts = 1 + (request.retries if request.method in _IDEMPOTENT else 0)
         for attempt in range(attempts):
+            timeout = request.timeout
+            if request.deadline is not None:
+                timeout = min(timeout, request.deadline - time.monotonic())
+                if timeout <= 0:
+                    raise UpstreamTimeout("the time budget ran out before this attempt")
             try:
                 resp = self._pool.request(
                     request.method,
                     request.url,
                     headers=urllib3.HTTPHeaderDict(request.headers),
                     body=request.body or None,
-                    timeout=urllib3.Timeout(total=request.timeout),
+                    timeout=urllib3.Timeout(total=timeout),
                     retries=False,
                     redirect=False,
                     preload_content=True,

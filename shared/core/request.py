@@ -45,6 +45,9 @@ class GatewayRequest:
     body: bytes = b""
     source_ip: str = ""
     request_id: str = ""  # set only by a front door whose platform issues one (AWS)
+    # time.monotonic() by which the answer must be out (AWS: the invocation's remaining
+    # time minus a margin); forwarding clamps each attempt and the retries to it.
+    deadline: float | None = None
 
     def header_values(self, name: str) -> list[str]:
         return [v for k, v in self.headers if k == name]

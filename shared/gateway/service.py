@@ -60,6 +60,9 @@ log = logging.getLogger("tollway.gateway")
 
 _WWW_AUTH = 'Bearer realm="tollway", ApiKey realm="tollway" header="X-Api-Key"'
 
+#: Below this much time left before ``GatewayRequest.deadline`` no attempt is made (504).
+MIN_ATTEMPT_SECONDS = 0.05
+
 
 def limit_bucket(consumer_id: str, api_name: str) -> str:
     """Limits count per consumer and API: cancelling, re-subscribing or changing plan
@@ -231,14 +234,27 @@ class Gateway:
         headers = upstream_headers(
             req, correlation_id=v.echo_id, consumer_id=v.consumer_id, plan_id=v.plan_id
         )
+        # The time budget (req.deadline): each attempt ends by it, and only the retries
+        # whose full timeout still fits are tried; too little left is a 504 at once.
+        timeout, retries = v.api.timeout_seconds, v.api.retries
+        if req.deadline is not None:
+            left = req.deadline - time.monotonic()
+            if left < MIN_ATTEMPT_SECONDS:
+                self.metrics.count("BudgetExhausted")
+                v.outcome = Outcome.UPSTREAM_TIMEOUT
+                return self.render(v)
+            timeout = min(timeout, left)
+            retries = min(retries, max(0, int(left // timeout) - 1))
         started = time.perf_counter()
         try:
             resp = self.upstream.send(
                 UpstreamRequest(
-                    req.method, url, headers, req.body, v.api.timeout_seconds, v.api.retries
+                    req.method, url, headers, req.body, timeout, retries, req.deadline
                 )
             )
         except UpstreamTimeout:
+            if req.deadline is not None and time.monotonic() >= req.deadline - 0.001:
+                self.metrics.count("BudgetExhausted")
             v.outcome = Outcome.UPSTREAM_TIMEOUT
             return self.render(v)
         except UpstreamFailure:

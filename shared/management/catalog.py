@@ -77,11 +77,28 @@ def _check_upstreams(fields: dict[str, Any], policy: UpstreamPolicy) -> None:
         check_upstreams([u["url"] for u in fields["upstreams"]], policy)
 
 
+def _check_budget(api: Api, budget: float) -> None:
+    """Every attempt together must fit what the gateway can give one call (``budget``
+    seconds, 0 = no limit): a catalog that promises more than the cloud honours would end
+    in a killed invocation, not in the 504 the gateway renders."""
+    total = api.timeout_seconds * (api.retries + 1)
+    if budget and total > budget + 1e-9:
+        raise Invalid(
+            f"timeout_seconds x (retries + 1) is {total:g} s, but this deployment's gateway "
+            f"can give an upstream at most {budget:g} s in all (on AWS: the router's Lambda "
+            "timeout less its margin; HTTP APIs cap an integration at 30 s). Lower the "
+            "timeout or the retries.",
+            field="body.timeout_seconds",
+        )
+
+
 def create(store: Store, clock: Clock, actor: Actor, fields: dict[str, Any],
-           policy: UpstreamPolicy = STRICT) -> Api:
-    """``policy``: which upstream hosts are allowed (``upstreams.py``; strict by default)."""
+           policy: UpstreamPolicy = STRICT, *, budget: float = 0.0) -> Api:
+    """``policy``: which upstream hosts are allowed (``upstreams.py``; strict by default);
+    ``budget``: the most seconds all attempts of one call may take (``_check_budget``)."""
     _check_upstreams(fields, policy)
     api = Api(id=new_id("api"), **_typed(fields))
+    _check_budget(api, budget)
     settle(store, records.API)  # an interrupted delete releases its claims first
     _check_unique(store, api)
     # The uniqueness claims decide; the API (what the gateway routes by) follows.
@@ -119,12 +136,15 @@ def _versioned(store: Store, api_id: str) -> tuple[Api, int]:
 
 
 def update(store: Store, clock: Clock, actor: Actor, api_id: str,
-           changes: dict[str, Any], policy: UpstreamPolicy = STRICT) -> Api:
+           changes: dict[str, Any], policy: UpstreamPolicy = STRICT, *,
+           budget: float = 0.0) -> Api:
     _check_upstreams(changes, policy)
     before, version = _versioned(store, api_id)
     if before.lifecycle is Lifecycle.RETIRED:
         raise Conflict("A retired API cannot change.")
     after = dataclasses.replace(before, **_typed(changes))
+    if {"timeout_seconds", "retries"} & changes.keys():
+        _check_budget(after, budget)
     if after.base_path != before.base_path and before.lifecycle is not Lifecycle.DRAFT:
         raise Conflict("The base path can change only while the API is a draft: clients "
                        "depend on it. Publish a new version with the new base path instead.")

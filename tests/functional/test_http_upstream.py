@@ -59,3 +59,27 @@ def test_a_refused_connection_is_a_failure_after_the_retries():
     port = free_port()
     with pytest.raises(UpstreamFailure):
         HttpUpstream().send(req(f"http://127.0.0.1:{port}/", retries=2))
+
+
+def test_the_deadline_bounds_every_attempt_and_the_retries_together():
+    """60 s per attempt and 5 retries against a silent upstream: the deadline, 0.3 s away,
+    ends it (issue 10 item 4) — the adapter never runs past its caller's budget."""
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        port = listener.getsockname()[1]  # the backlog accepts; nobody ever answers
+        deadline = time.monotonic() + 0.3
+        request = UpstreamRequest("GET", f"http://127.0.0.1:{port}/", (), b"", 60.0, 5, deadline)
+        started = time.monotonic()
+        with pytest.raises(UpstreamTimeout):
+            HttpUpstream().send(request)
+        assert time.monotonic() - started < 1.5
+        late = UpstreamRequest("GET", f"http://127.0.0.1:{port}/", (), b"", 60.0, 5,
+                               time.monotonic() - 0.01)
+        with pytest.raises(UpstreamTimeout, match="budget"):
+            HttpUpstream().send(late)
+    finally:
+        listener.close()

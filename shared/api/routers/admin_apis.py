@@ -47,7 +47,7 @@ def list_apis(
              responses=responses(409))
 def create_api(body: ApiCreateIn, actor: AdminActor, ctx: Ctx) -> ApiOut:
     return ApiOut.of(catalog.create(ctx.store, ctx.clock, actor, body.model_dump(),
-                                    upstream_policy(ctx)))
+                                    upstream_policy(ctx), budget=ctx.settings.upstream_budget))
 
 
 @router.get("/{api_id}", summary="One API", responses=responses(404))
@@ -59,7 +59,7 @@ def get_api(api_id: str, _: AdminActor, ctx: Ctx) -> ApiOut:
 def update_api(api_id: str, body: ApiUpdateIn, actor: AdminActor, ctx: Ctx) -> ApiOut:
     """Changes to a published API reach the gateways within their cache TTL."""
     api = catalog.update(ctx.store, ctx.clock, actor, api_id, changes(body, frozenset()),
-                         upstream_policy(ctx))
+                         upstream_policy(ctx), budget=ctx.settings.upstream_budget)
     return ApiOut.of(api)
 
 
