@@ -69,7 +69,31 @@ def parser() -> argparse.ArgumentParser:
     way.add_argument("--jwt-secret", metavar="SECRET",
                      help="HS256 shared secret (at least 32 characters)")
     way.add_argument("--jwt-jwks-url", metavar="URL", help="JWKS URL of an RS256 issuer")
+    repair = sub.add_parser(
+        "repair",
+        help="finish or abandon management changes a crash interrupted, purge expired items",
+        description="What the clouds run on a schedule (docs/storage.md, Convergence). The "
+        "store comes from TOLLWAY_STORE and its settings, SQLite under --data-dir by default.",
+    )
+    repair.add_argument("--data-dir", type=Path, default=Path(".tollway"))
     return p
+
+
+def repair(data_dir: Path, env: Mapping[str, str]) -> str:
+    from shared.core.clock import SystemClock
+    from shared.management import changes
+    from shared.wiring import build_store
+
+    settings = from_env({"TOLLWAY_SQLITE_PATH": str(data_dir / "tollway.db"), **env})
+    clock = SystemClock()
+    store = build_store(settings, clock)
+    try:
+        handled = changes.repair(store, clock)
+        purge = getattr(store, "purge_expired", None)
+        purged = purge() if purge is not None else 0
+    finally:
+        store.close()
+    return f"repaired {handled} interrupted change(s), purged {purged} expired item(s)"
 
 
 def jwt_issuers(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[JwtIssuerConfig, ...]:
@@ -93,6 +117,13 @@ def jwt_issuers(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[JwtIs
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "repair":
+        try:
+            print(repair(args.data_dir, os.environ))
+        except SettingsError as exc:
+            print(f"tollway: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "local":
         from functions.local.stack import Options, StackError, run
         from shared.settings import trusted_proxies

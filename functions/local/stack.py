@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
 import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -125,6 +127,25 @@ def _portal_app(config_js: bytes, connect_to: tuple[str, ...] = ()) -> Any:
     return app
 
 
+#: How often the local stack finishes interrupted management changes (the clouds run the
+#: same ``changes.repair`` on a timer): the convergence bound is REPAIR_AFTER + this.
+REPAIR_INTERVAL = 30.0
+
+
+def _repair_every(interval: float, store: Any, clock: SystemClock) -> None:
+    from shared.management import changes
+
+    def loop() -> None:
+        while True:
+            try:
+                changes.repair(store, clock)
+            except Exception:  # a store hiccup: the next round retries
+                logging.getLogger("tollway.repair").exception("repair failed")
+            time.sleep(interval)
+
+    threading.Thread(target=loop, name="tollway-repair", daemon=True).start()
+
+
 def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], Any]:
     """Open the store, seed it on first start, and build the four apps."""
     for what, port in (
@@ -183,6 +204,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
     from shared.api.app import create_app  # management only: keeps the gateway path lean
 
     sink = BufferedSink(store)
+    _repair_every(REPAIR_INTERVAL, store, clock)
     gateway = build_gateway(settings, store=store, clock=clock, usage=sink)
     config_js = (
         "window.TOLLWAY = "
