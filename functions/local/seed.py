@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import replace
 
 from shared.core import keys as keymod
 from shared.core.models import (
@@ -18,7 +19,7 @@ from shared.core.models import (
     Upstream,
 )
 from shared.management import records
-from shared.ports import Store
+from shared.ports import Store, Write
 
 DEMO_CONSUMER = "con_demo"
 DAY = 86_400.0
@@ -47,34 +48,23 @@ PRO = Plan(
 
 def demo_apis(upstream_url: str, now: float) -> list[Api]:
     routes = (Route("GET", "/echo/*"), Route("POST", "/echo/*"), Route("GET", "/status/{code}"))
-    base = {"name": "demo", "upstreams": (Upstream(upstream_url),), "routes": routes}
+    v2 = Api(
+        id="demo-v2",
+        name="demo",
+        version="v2",
+        base_path="/demo/v2",
+        upstreams=(Upstream(upstream_url),),
+        routes=routes,
+        lifecycle=Lifecycle.PUBLISHED,
+        description="An echo service: it answers with what it received.",
+    )
     return [
-        Api(
-            id="demo-v0",
-            version="v0",
-            base_path="/demo/v0",
-            lifecycle=Lifecycle.RETIRED,
-            description="The first demo API. Retired.",
-            **base,
-        ),  # type: ignore[arg-type]
-        Api(
-            id="demo-v1",
-            version="v1",
-            base_path="/demo/v1",
-            lifecycle=Lifecycle.DEPRECATED,
-            deprecated_at=now,
-            sunset_at=now + 90 * DAY,
-            description="Deprecated: move to v2 before the sunset date.",
-            **base,
-        ),  # type: ignore[arg-type]
-        Api(
-            id="demo-v2",
-            version="v2",
-            base_path="/demo/v2",
-            lifecycle=Lifecycle.PUBLISHED,
-            description="An echo service: it answers with what it received.",
-            **base,
-        ),  # type: ignore[arg-type]
+        replace(v2, id="demo-v0", version="v0", base_path="/demo/v0",
+                lifecycle=Lifecycle.RETIRED, description="The first demo API. Retired."),
+        replace(v2, id="demo-v1", version="v1", base_path="/demo/v1",
+                lifecycle=Lifecycle.DEPRECATED, deprecated_at=now, sunset_at=now + 90 * DAY,
+                description="Deprecated: move to v2 before the sunset date."),
+        v2,
     ]
 
 
@@ -137,7 +127,7 @@ def is_seeded(store: Store) -> bool:
 
 
 def seed(store: Store, upstream_url: str, now: float) -> None:
-    writes = [records.put_plan_write(FREE), records.put_plan_write(PRO)]
+    writes: list[Write] = [records.put_plan_write(FREE), records.put_plan_write(PRO)]
     writes += [records.put_api_write(a) for a in demo_apis(upstream_url, now)]
     writes.append(
         records.put_consumer_write(Consumer(DEMO_CONSUMER, "Demo consumer", created_at=now))
@@ -155,8 +145,6 @@ def point_demo_upstream(store: Store, upstream_url: str) -> None:
     """The demo upstream's port may change between runs; keep the catalog pointing at it."""
     for api in records.list_apis(store):
         if api.name == "demo" and api.upstreams and api.upstreams[0].url != upstream_url:
-            from dataclasses import replace
-
             records.save_unaudited(
                 store, [records.put_api_write(replace(api, upstreams=(Upstream(upstream_url),)))]
             )
