@@ -13,13 +13,12 @@ from functions.local.demo_upstream import demo_upstream
 
 def _gateway(upstream_url: str, keyfile: str) -> object:
     from functions.local.gateway_asgi import GatewayApp
-    from shared.adapters.buffered_usage import BufferedSink
     from shared.adapters.memory import MemoryStore
     from shared.core.clock import SystemClock
     from shared.core.models import Api, Lifecycle, Plan, Route, Upstream
     from shared.management import records
     from shared.settings import Settings
-    from shared.wiring import build_gateway
+    from shared.wiring import buffered_usage, build_gateway
 
     clock = SystemClock()
     store = MemoryStore(clock)
@@ -50,7 +49,8 @@ def _gateway(upstream_url: str, keyfile: str) -> object:
     with open(keyfile, "w") as f:
         f.write(key)
     gw = build_gateway(
-        Settings(store="memory", cache_ttl=60), store=store, clock=clock, usage=BufferedSink(store)
+        Settings(store="memory", cache_ttl=60), store=store, clock=clock,
+        usage=buffered_usage(store),
     )
     return GatewayApp(gw)
 

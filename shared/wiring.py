@@ -68,6 +68,16 @@ def _azure_store(settings: Settings, clock: Clock) -> Store:
     )
 
 
+def buffered_usage(store: Store) -> UsageSink:
+    """The local stack's usage transport: a queue drained into metering by a thread."""
+    from functools import partial
+
+    from shared.adapters.buffered_usage import BufferedSink
+    from shared.metering.aggregate import record_batch
+
+    return BufferedSink(partial(record_batch, store))
+
+
 def _issuer(cfg: JwtIssuerConfig) -> Issuer:
     if cfg.jwks_url:
         from shared.adapters.jwks import JwksKeys, pyjwt_fetch

@@ -23,10 +23,9 @@ import uvicorn
 from functions.local import hygiene, seed
 from functions.local.demo_upstream import demo_upstream
 from functions.local.gateway_asgi import GatewayApp
-from shared.adapters.buffered_usage import BufferedSink
 from shared.core.clock import SystemClock
 from shared.settings import JwtIssuerConfig, Settings
-from shared.wiring import build_gateway, build_store
+from shared.wiring import buffered_usage, build_gateway, build_store
 
 PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal_static"
 
@@ -203,7 +202,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
 
     from shared.api.app import create_app  # management only: keeps the gateway path lean
 
-    sink = BufferedSink(store)
+    sink = buffered_usage(store)
     _repair_every(REPAIR_INTERVAL, store, clock)
     gateway = build_gateway(settings, store=store, clock=clock, usage=sink)
     config_js = (

@@ -1,6 +1,6 @@
 """A usage sink for one long-lived process (the local stack): events queue in memory and a
-background thread adds them in batches (``metering.record_batch``), so the request path
-makes zero synchronous store writes. Events still queued when the process dies are lost;
+background thread hands them, in batches, to ``record`` (the wiring passes metering's
+``record_batch``), so the request path makes zero synchronous store writes. Events still queued when the process dies are lost;
 the clouds use a durable transport instead (log lines on AWS, a queue on Azure)."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from shared.core.models import UsageEvent
-from shared.metering.aggregate import record_batch
-from shared.ports import Store, StoreError
+from shared.ports import StoreError
 
 log = logging.getLogger("tollway.metering")
 
@@ -21,8 +22,8 @@ BATCH = 500
 class BufferedSink:
     """``flush()`` waits until everything queued so far is recorded."""
 
-    def __init__(self, store: Store, maxsize: int = 100_000) -> None:
-        self._store = store
+    def __init__(self, record: Callable[[list[UsageEvent]], Any], maxsize: int = 100_000) -> None:
+        self._record = record
         self._q: queue.Queue[UsageEvent | None] = queue.Queue(maxsize)
         self._thread = threading.Thread(target=self._run, name="tollway-metering", daemon=True)
         self._thread.start()
@@ -55,7 +56,7 @@ class BufferedSink:
             batch, stop = self._take()
             try:
                 if batch:
-                    record_batch(self._store, batch)
+                    self._record(batch)
             except StoreError:
                 log.warning("usage events lost: %d", len(batch))
             finally:

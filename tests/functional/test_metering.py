@@ -1,8 +1,10 @@
+from functools import partial
+
 from shared.adapters.buffered_usage import BufferedSink
 from shared.adapters.memory import MemoryStore
 from shared.core.clock import ManualClock
 from shared.core.models import UsageEvent
-from shared.metering.aggregate import read_usage, record
+from shared.metering.aggregate import read_usage, record, record_batch
 
 T0 = 1_767_225_600.0
 
@@ -29,7 +31,7 @@ def test_events_aggregate_per_consumer_api_and_hour_idempotently():
 
 def test_buffered_sink_writes_off_the_request_path():
     store = MemoryStore(ManualClock(T0))
-    sink = BufferedSink(store)
+    sink = BufferedSink(partial(record_batch, store))
     before = store.round_trips
     sink.emit(event("r1"))  # returns at once; the write happens on the sink's thread
     sink.flush()

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN_IN_CORE = (
     "boto3",
@@ -49,12 +51,71 @@ def test_importing_the_core_loads_none_of_them():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_services_do_not_import_adapters_or_frameworks():
-    for path in (ROOT / "shared" / "services").glob("*.py"):
+def _modules(*parts: str):
+    return sorted((ROOT.joinpath(*parts)).rglob("*.py"))
+
+
+SERVICES = ("gateway", "management", "metering")
+NOT_IN_SERVICES = (
+    "shared.adapters", "shared.clouds", "shared.api", "functions",
+    "boto3", "botocore", "urllib3", "aws_lambda_powertools", "azure",
+    "starlette", "fastapi", "uvicorn", "httpx",
+)
+AWS_SDKS = ("boto3", "botocore", "aws_lambda_powertools", "mangum")
+AZURE_SDKS = ("azure",)
+
+
+@pytest.mark.parametrize("context", SERVICES)
+def test_services_import_no_adapter_cloud_sdk_http_client_or_framework(context):
+    for path in _modules("shared", context):
+        for name in _imports(path):
+            assert not name.startswith(NOT_IN_SERVICES), f"{context}/{path.name}: {name}"
+
+
+def test_adapters_import_no_services_clouds_or_entry_points():
+    for path in _modules("shared", "adapters"):
         for name in _imports(path):
             assert not name.startswith(
-                ("shared.adapters", "boto3", "azure", "fastapi", "shared.api", "functions")
-            ), f"{path.name}: {name}"
+                ("shared.gateway", "shared.management", "shared.metering", "shared.api",
+                 "shared.clouds", "functions")
+            ), f"adapters/{path.name}: {name}"
+
+
+@pytest.mark.parametrize(
+    ("where", "foreign"),
+    [
+        (("shared", "clouds", "aws"), AZURE_SDKS),
+        (("shared", "clouds", "azure"), AWS_SDKS),
+        (("functions", "aws"), (*AZURE_SDKS, "shared.clouds.azure")),
+        (("functions", "azure"), (*AWS_SDKS, "shared.clouds.aws")),
+        (("functions", "local"), (*AWS_SDKS, *AZURE_SDKS, "shared.clouds")),
+    ],
+    ids=["clouds/aws", "clouds/azure", "functions/aws", "functions/azure", "functions/local"],
+)
+def test_each_cloud_imports_only_its_own_sdk(where, foreign):
+    for path in _modules(*where):
+        for name in _imports(path):
+            assert not name.startswith(foreign), f"{'/'.join(where)}/{path.name}: {name}"
+
+
+def test_only_settings_reads_the_environment():
+    # Config is read once, into Settings; cloud runtimes may read what the platform sets
+    # before Settings exist (secret ids, the service name) and the CLI passes os.environ on.
+    allowed = {"settings.py", "runtime.py", "cli.py", "parse_check.py"}
+    for path in [*_modules("shared"), *_modules("functions")]:
+        if path.name in allowed:
+            continue
+        text = path.read_text()
+        assert "os.environ" not in text and "os.getenv" not in text, path
+
+
+def test_the_tree_matches_the_documented_layout():
+    for folder in ("core", "gateway", "management", "metering", "adapters", "clouds/aws",
+                   "api"):
+        assert (ROOT / "shared" / folder).is_dir(), folder
+    assert not (ROOT / "shared" / "services").exists()
+    for path in _modules("shared"):
+        assert "testing" not in path.stem and "fake" not in path.stem, f"test helper {path}"
 
 
 def test_gateway_path_never_imports_fastapi():
