@@ -3,6 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+# pytest-xdist workers: the suite is mostly waiting on emulators and subprocesses.
+PYTEST_WORKERS ?= 2
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
@@ -14,9 +17,14 @@ TEST_PREREQS :=
 
 .PHONY: run test lint unit bench clean install
 
-$(STAMP): pyproject.toml
+# `make run` installs what running needs; `make test` adds the test tools.
+$(RUN_STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
@@ -24,7 +32,7 @@ install: $(STAMP)
 
 include $(wildcard mk/*.mk)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/tollway local $(ARGS)
 
 lint: $(STAMP)
@@ -32,7 +40,7 @@ lint: $(STAMP)
 	$(BIN)/mypy shared/core
 
 test: lint $(TEST_PREREQS)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
