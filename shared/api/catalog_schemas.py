@@ -8,14 +8,38 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
 
 from shared.api.schemas import PlainText, RequestBody, when
 from shared.core.models import Api
 
 ApiName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Version = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
-BasePath = Annotated[str, Field(pattern=r"^(/[A-Za-z0-9._~-]+)+$", max_length=200)]
+#: The Azure Functions host keeps /admin and /runtime (any case) for itself and never passes
+#: them to the gateway's catch-all route; one catalog drives every cloud, so base paths
+#: under them are refused everywhere (docs/azure.md, "Reserved paths").
+RESERVED_BASE_PATHS = ("/admin", "/runtime")
+
+
+def _not_reserved(value: str) -> str:
+    first = "/" + value.strip("/").split("/", 1)[0].lower()
+    if first in RESERVED_BASE_PATHS:
+        raise ValueError(
+            f"base paths under {' and '.join(RESERVED_BASE_PATHS)} are reserved by the Azure "
+            "Functions host, which never passes them to the gateway; choose another"
+        )
+    return value
+
+
+BasePath = Annotated[str, Field(pattern=r"^(/[A-Za-z0-9._~-]+)+$", max_length=200),
+                     AfterValidator(_not_reserved)]
 RoutePath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~!$&'()+,;=:@%/{}*-]*$",
                                  max_length=500)]
 Scope = Annotated[str, Field(pattern=r"^[A-Za-z0-9:._/-]{1,64}$")]
