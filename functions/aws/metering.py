@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 from shared.adapters import log_usage
 from shared.clouds.aws import runtime as rt
 from shared.clouds.aws.metrics import PowertoolsMetrics
+from shared.core.clock import SystemClock
 from shared.metering import aggregate
 from shared.ports import Store
 from shared.settings import Settings
@@ -35,6 +36,7 @@ def build(settings: Settings, **overrides: Any) -> Store:
 
 
 store = build(settings)
+clock = SystemClock()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -46,9 +48,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     usage = [u for u in parsed if u is not None]
     skipped = len(parsed) - len(usage)
     try:  # a StoreError propagates: Lambda retries the whole batch, the markers make it safe
-        done = aggregate.record_batch(store, usage)
+        done = aggregate.record_batch(store, usage, now=clock.now())
         metrics.count("UsageRecorded", done.events)
         metrics.count("UsageDuplicateGroups", done.duplicates)
+        if done.late:  # cannot happen within the template's retentions: alarm on it
+            metrics.count("UsageTooLate", done.late)
+            logger.error("usage older than the dedup window refused", extra={"late": done.late})
     finally:
         metrics.flush()
     if skipped:

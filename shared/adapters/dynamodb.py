@@ -28,15 +28,22 @@ Retries: the SDK's "standard" mode, at most ``max_attempts`` tries per call (the
 included) with one-second timeouts: never minutes on the request path. A ``hit`` retried
 after a read timeout may count twice, which denies early rather than admitting too much.
 Every botocore error leaves as ``StoreUnavailable``.
+
+Transaction conflicts (``TransactionConflict``: another transaction held one of the items,
+e.g. two metering batches adding to one hot hourly aggregate) are retried after a jittered,
+exponentially growing pause (full jitter, :data:`_CONFLICT_BACKOFF`), at most ``_ROUNDS``
+tries in all (under 1.2 s of pauses), then ``StoreUnavailable``: the caller redelivers.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
 import threading
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import botocore.session
@@ -58,6 +65,8 @@ from shared.ports import (
 
 AV = dict[str, Any]  # one low-level AttributeValue, e.g. {"N": "3"}
 _ROUNDS = 6  # "our assumption failed, switch form" rounds before giving up
+#: (first ceiling, largest ceiling) in seconds of the pause after a transaction conflict.
+_CONFLICT_BACKOFF = (0.025, 0.4)
 _BUCKETS_REMEMBERED = 4096
 
 
@@ -240,8 +249,10 @@ class DynamoStore:
         connect_timeout: float = 1.0,
         read_timeout: float = 1.0,
         endpoint_url: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._table = table_name
+        self._sleep = sleep  # the pause after a transaction conflict (tests record it)
         self._owned = client is None
         # Without a client, one is built on first use: loading botocore's DynamoDB model
         # costs ~100 ms, which a function that never reaches the store (a denial before any
@@ -350,6 +361,7 @@ class DynamoStore:
     def transact(self, writes: Sequence[Write]) -> None:
         check_batch(writes)
         flips = [False] * len(writes)
+        conflicts = 0
         for _ in range(_ROUNDS):
             ops = [
                 self._op(w, flip, self._clock.now()) for w, flip in zip(writes, flips, strict=True)
@@ -370,6 +382,10 @@ class DynamoStore:
                     raise ConditionFailed(theirs[0]) from None
                 for i in refused.failed:  # the item was not as we assumed: other form
                     flips[i] = not flips[i]
+                if not refused.failed:  # a conflict with another transaction: back off
+                    first, largest = _CONFLICT_BACKOFF
+                    self._sleep(random.uniform(0, min(largest, first * 2**conflicts)))
+                    conflicts += 1
         raise StoreUnavailable("items kept changing under concurrent writers")
 
     def _op(self, w: Write, flip: bool, now: float) -> _Op:

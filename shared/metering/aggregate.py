@@ -13,6 +13,10 @@ Both items share a partition, so the marker and the sums commit together or not 
 a redelivered batch (at-least-once delivery, in any order) finds its markers and adds
 nothing; a crash between groups leaves the finished groups marked and the rest untouched.
 Markers outlive every retention that could redeliver a batch (:data:`DEDUP_SECONDS`).
+A group older than :data:`ACCEPT_SECONDS` when it arrives is refused (``late``), never
+added: its marker may be gone, so adding it could count it twice. Deployments keep every
+redelivery path (queue retention, async event age, dead letters) inside ACCEPT_SECONDS,
+so nothing legitimately arrives that late (template.yaml; tests check the bound).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from shared.ports import ConditionFailed, Increment, Item, Put, Store
 
 #: 21 days: longer than the longest redelivery path (SQS/queue dead letters keep 14 days).
 DEDUP_SECONDS = 21 * 86_400
+#: Groups whose first event is older than this on arrival are refused: a day short of the
+#: markers' life, for clock skew and the time a redelivery takes.
+ACCEPT_SECONDS = DEDUP_SECONDS - 86_400
 
 
 def usage_pk(consumer_id: str) -> str:
@@ -43,6 +50,7 @@ class Recorded:
     groups: int = 0  # groups added now
     duplicates: int = 0  # groups already added by an earlier delivery
     events: int = 0  # events in the groups added now
+    late: int = 0  # events refused: older than ACCEPT_SECONDS, their marker may be gone
 
 
 def _groups(events: Iterable[UsageEvent]) -> dict[tuple[str, str, str], list[UsageEvent]]:
@@ -67,15 +75,21 @@ def _sums(events: list[UsageEvent]) -> dict[str, int | float]:
     return sums
 
 
-def record_batch(store: Store, events: Iterable[UsageEvent]) -> Recorded:
+def record_batch(
+    store: Store, events: Iterable[UsageEvent], now: float | None = None
+) -> Recorded:
     """Add a delivered batch. Safe to call again with the same batch. A store error
-    propagates (the caller redelivers); the groups already added stay added, once."""
-    added = duplicates = counted = 0
+    propagates (the caller redelivers); the groups already added stay added, once.
+    ``now``: the arrival time; groups older than ACCEPT_SECONDS are refused as ``late``."""
+    added = duplicates = counted = late = 0
     for (consumer, api, hour), group in sorted(_groups(events).items()):
+        first = min(e.timestamp for e in group)
+        if now is not None and now - first > ACCEPT_SECONDS:
+            late += len(group)
+            continue
         ids = sorted(e.request_id for e in group)
         digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:32]
         pk = usage_pk(consumer)
-        first = min(e.timestamp for e in group)
         marker = Put(
             Item(pk, f"D#{hour}#{api}#{digest}", {"n": len(ids)},
                  expires_at=first + DEDUP_SECONDS),
@@ -92,7 +106,7 @@ def record_batch(store: Store, events: Iterable[UsageEvent]) -> Recorded:
             continue
         added += 1
         counted += len(group)
-    return Recorded(added, duplicates, counted)
+    return Recorded(added, duplicates, counted, late)
 
 
 def record(store: Store, event: UsageEvent) -> bool:

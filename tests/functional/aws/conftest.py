@@ -225,6 +225,7 @@ def world(monkeypatch: pytest.MonkeyPatch, handlers: dict[str, ModuleType]) -> I
                 overrides["upstream"] = upstream
             monkeypatch.setattr(mod, "gateway", mod.build(mod.settings, **overrides))
         monkeypatch.setattr(handlers["metering"], "store", store)
+        monkeypatch.setattr(handlers["metering"], "clock", clock)  # arrival time of batches
         w.calls.clear()
         yield w
 
