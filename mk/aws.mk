@@ -41,7 +41,7 @@ AWS_PARAMS ?=
 # Add --use-container when python3.12 is not on PATH.
 SAM_BUILD_FLAGS ?=
 AWS_GATEWAY_PKGS := pyjwt cryptography aws-lambda-powertools boto3
-AWS_MANAGEMENT_PKGS := $(AWS_GATEWAY_PKGS) fastapi pydantic email-validator argon2-cffi mangum
+AWS_MANAGEMENT_PKGS := $(AWS_GATEWAY_PKGS) fastapi fastapi-offline pydantic email-validator argon2-cffi mangum
 
 # The Makefile exports dummy credentials for the tests; deploying must use yours.
 AWS_REAL := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY,env)

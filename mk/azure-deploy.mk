@@ -28,7 +28,7 @@ AZ_BUILD := build/azure
 AZ_APPS := gateway management worker
 AZ_PKGS_gateway := azure-functions azure-data-tables azure-storage-queue azure-identity pyjwt[crypto] cryptography
 AZ_PKGS_worker := $(AZ_PKGS_gateway)
-AZ_PKGS_management := $(AZ_PKGS_gateway) fastapi pydantic email-validator argon2-cffi
+AZ_PKGS_management := $(AZ_PKGS_gateway) fastapi fastapi-offline pydantic email-validator argon2-cffi
 AZ_HELPER := $(BIN)/python $(AZ_IAC_DIR)/deploy.py
 AZ_OUT = $(AZ_HELPER) output $(AZ_RG) $(AZ_DEPLOYMENT)
 

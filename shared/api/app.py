@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.api import errors, openapi
+from shared.api import docs, errors, openapi
 from shared.api.deps import Context, forbid_unknown_query
 from shared.api.routers import (
     admin_apis,
@@ -76,7 +76,7 @@ def create_app(
         version="1.0.0",
         description=openapi.DESCRIPTION,
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,  # served from a pinned package, offline (shared/api/docs.py)
         redoc_url=None,
         redirect_slashes=False,
         dependencies=[Depends(forbid_unknown_query)],
@@ -91,6 +91,7 @@ def create_app(
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    docs.install(app, app.openapi_url or "/v1/openapi.json")
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
