@@ -14,6 +14,8 @@ Inbound, a :class:`func.HttpRequest` becomes one :class:`GatewayRequest`:
   its port stripped (``1.2.3.4:5678``, ``[2001:db8::1]:5678``), and that hop is removed from
   the header because the gateway appends ``source_ip`` itself when it forwards. Without a
   usable hop, ``X-Client-IP`` (also set by the front end), else empty.
+- The front end's own headers about the deployment (:data:`PLATFORM_HEADERS`: site names,
+  TLS details, its log id) are read where needed and dropped: an upstream never sees them.
 - Request id: the Functions host's ``context.invocation_id`` (a GUID the caller cannot
   choose: metering deduplicates by it, see ``shared/core/request.py``). It is also the
   ``InvocationId`` of the execution in Application Insights. ``X-ARR-LOG-ID`` (the front
@@ -49,6 +51,27 @@ from shared.core.request import GatewayRequest, GatewayResponse
 _SPLIT_ON_COMMA = frozenset({"x-api-key", "authorization"})
 
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+
+#: Request headers the App Service front end adds about itself and the deployment (site
+#: names, TLS details, its log id, the client's address again): read here when needed, never
+#: passed to an upstream, which would learn the deployment's internals from them.
+PLATFORM_HEADERS = frozenset(
+    {
+        "x-arr-log-id",
+        "x-arr-ssl",
+        "x-site-deployment-id",
+        "was-default-hostname",
+        "disguised-host",
+        "x-original-url",
+        "x-waws-unencoded-url",
+        "client-ip",
+        "x-client-ip",
+        "x-client-port",
+        "x-appservice-proto",
+        "x-forwarded-tlsversion",
+        "max-forwards",
+    }
+)
 
 
 class BadEvent(ValueError):
@@ -131,6 +154,8 @@ def to_request(req: func.HttpRequest, context: Any = None) -> GatewayRequest:
         else:
             headers.append((name, value))
     source_ip = client_ip(headers)
+    rid = request_id_of(req, context)
+    headers = [(k, v) for k, v in headers if k not in PLATFORM_HEADERS]
     return GatewayRequest(
         method=method,
         path=url.path or "/",
@@ -138,7 +163,7 @@ def to_request(req: func.HttpRequest, context: Any = None) -> GatewayRequest:
         headers=tuple(headers),
         body=bytes(body),
         source_ip=source_ip,
-        request_id=request_id_of(req, context),
+        request_id=rid,
     )
 
 
