@@ -171,10 +171,15 @@ def test_client_ip_from_x_forwarded_for_last_hop_with_port(gw, azure_world):
             headers={
                 "X-Api-Key": azure_world.keys["a"],
                 "X-Forwarded-For": "198.51.100.1, [2001:db8::7]:443",
+                "X-ARR-LOG-ID": "5e0c7c2e-3a0b-4f39-9d2f-6a7f9e3c1b2a",
+                "X-Site-Deployment-Id": "tollway-prod-gw",
+                "Disguised-Host": "tollway-prod-gw.azurewebsites.net",
             }
         ),
     )
     sent = dict(body_json(resp)["headers"])
+    # the front end's headers about the deployment never reach the upstream
+    assert not {"x-arr-log-id", "x-site-deployment-id", "disguised-host"} & sent.keys()
     # the client's own hop is kept, the front end's replaced by the address it named
     assert sent["x-forwarded-for"] == "198.51.100.1, 2001:db8::7"
 

@@ -107,8 +107,9 @@ def make(world: World) -> Iterator[Callable[[Wire], Observed]]:
 
 def request(world: World, wire: Wire) -> Any:
     """The ``func.HttpRequest`` the host would hand the worker for this request."""
-    import azure.functions as func
     from urllib.parse import parse_qsl, unquote
+
+    import azure.functions as func
 
     n = next(_seq)
     headers: dict[str, str] = {}
