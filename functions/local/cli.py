@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.settings import JwtIssuerConfig, SettingsError, from_env
+from shared.settings import STORES, JwtIssuerConfig, SettingsError, from_env
 
 
 def _port(raw: str) -> int:
@@ -51,7 +51,13 @@ def parser() -> argparse.ArgumentParser:
         default=Path(".tollway"),
         help="where the SQLite store and local.json live (default .tollway)",
     )
-    local.add_argument("--store", choices=["sqlite", "memory"], default="sqlite")
+    local.add_argument(
+        "--store",
+        choices=list(STORES),
+        default=None,
+        help="default: TOLLWAY_STORE, else sqlite (azure/dynamodb read their settings from "
+        "the environment)",
+    )
     local.add_argument(
         "--cache-ttl",
         type=_ttl,

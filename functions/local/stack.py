@@ -1,9 +1,13 @@
 """``tollway local``: gateway, management API, portal and a demo upstream in one process,
-on 127.0.0.1, over an on-disk SQLite store under ``.tollway/``."""
+on 127.0.0.1, over an on-disk SQLite store under ``.tollway/`` — or over whichever store the
+environment names (``TOLLWAY_STORE`` and that store's settings, read by
+``shared.settings.from_env``: ``azure`` with ``TOLLWAY_AZURE_CONNECTION_STRING``,
+``dynamodb`` with ``TOLLWAY_DYNAMODB_ENDPOINT``), so a cloud's store can be tried locally."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -24,7 +28,7 @@ from functions.local import hygiene, seed
 from functions.local.demo_upstream import demo_upstream
 from functions.local.gateway_asgi import GatewayApp
 from shared.core.clock import SystemClock
-from shared.settings import JwtIssuerConfig, Settings
+from shared.settings import JwtIssuerConfig, Settings, from_env
 from shared.wiring import buffered_usage, build_gateway, build_store
 
 PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal_static"
@@ -42,7 +46,7 @@ class Options:
     portal_port: int = 8082
     upstream_port: int = 8083
     data_dir: Path = Path(".tollway")
-    store: str = "sqlite"
+    store: str | None = None  # None: TOLLWAY_STORE from the environment (default sqlite)
     cache_ttl: float = 2.0
     # TOLLWAY_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed. None by default:
     # the client address (sign-up and log-in limits) is the TCP peer's.
@@ -145,6 +149,24 @@ def _repair_every(interval: float, store: Any, clock: SystemClock) -> None:
     threading.Thread(target=loop, name="tollway-repair", daemon=True).start()
 
 
+def _ensure_table(settings: Settings, store: Any) -> None:
+    """A cloud store's table is created by the deployment; locally (an emulator, or an
+    account the user may write to) the stack creates it when it is missing."""
+    try:
+        if settings.store == "azure":
+            store.create_table_if_missing()
+        elif settings.store == "dynamodb" and settings.dynamodb_endpoint:
+            from shared.adapters.dynamodb import create_table, make_client
+
+            client = make_client(endpoint_url=settings.dynamodb_endpoint)
+            create_table(client, settings.table_name)
+    except Exception as exc:
+        raise StackError(
+            f"cannot reach or create the {settings.store} table {settings.table_name!r} "
+            f"({type(exc).__name__}: {exc}); check the store settings in the environment"
+        ) from None
+
+
 def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], Any]:
     """Open the store, seed it on first start, and build the four apps."""
     for what, port in (
@@ -154,7 +176,12 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         ("upstream", opts.upstream_port),
     ):
         _check_port(opts.host, port, what)
-    _private_files(opts.data_dir, sqlite=opts.store == "sqlite")
+    # The environment's settings (the store and its connection, limits...); the stack
+    # overrides only what it owns below: SQLite's place, the cache TTL, its admin token and
+    # session keys, the portal origin, proxies/issuers from its flags, loopback upstreams.
+    env_settings = from_env()
+    store_name = opts.store or env_settings.store
+    _private_files(opts.data_dir, sqlite=store_name == "sqlite")
     state_path = opts.data_dir / "local.json"
     state = _load_state(state_path)
     base = f"http://{opts.host}"
@@ -164,8 +191,9 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         "portal_url": f"{base}:{opts.portal_port}",
         "upstream_url": f"{base}:{opts.upstream_port}",
     }
-    settings = Settings(
-        store=opts.store,
+    settings = dataclasses.replace(
+        env_settings,
+        store=store_name,
         sqlite_path=str(opts.data_dir / "tollway.db"),
         cache_ttl=opts.cache_ttl,
         admin_token=state.get("admin_token") or "adm_" + secrets.token_urlsafe(32),
@@ -179,6 +207,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
     )
     clock = SystemClock()
     store = build_store(settings, clock)
+    _ensure_table(settings, store)
     now = clock.now()
     if not seed.is_seeded(store):
         seed.seed(store, urls["upstream_url"], now)
@@ -192,7 +221,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         session_keys=list(settings.session_keys),
         demo_key=demo_key,
         demo_url=f"{urls['gateway_url']}/demo/v2/echo/hello",
-        store=opts.store,
+        store=settings.store,
         cache_ttl_seconds=opts.cache_ttl,
         # Issuer and audience only: a shared secret is never written out.
         jwt_issuers=[{"issuer": i.issuer, "audience": i.audience,
