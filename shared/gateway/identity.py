@@ -53,9 +53,3 @@ def _by_key(plaintext: str, directory: Directory, clock: Clock) -> Identity:
     if record.expires_at is not None and record.expires_at <= clock.now():
         return Identity(Outcome.EXPIRED_KEY)
     return Identity(Outcome.OK, record.consumer_id, record.id, frozenset(record.scopes))
-
-
-def allows(required: tuple[str, ...], granted: frozenset[str]) -> bool:
-    """A route's scopes must all be granted. A credential with no scopes passes only the
-    routes that require none (it does NOT mean "every scope")."""
-    return set(required) <= granted

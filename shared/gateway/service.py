@@ -40,10 +40,11 @@ from shared.core.request import (
     validate,
 )
 from shared.core.routing import lifecycle_headers, pick_upstream
+from shared.core.scopes import allows
 from shared.gateway import cors
 from shared.gateway.directory import Directory
 from shared.gateway.forward import client_headers, upstream_headers
-from shared.gateway.identity import allows, authenticate
+from shared.gateway.identity import authenticate
 from shared.gateway.throttle import Limiter
 from shared.ports import (
     Metrics,
