@@ -71,8 +71,8 @@ def test_wrong_malformed_and_revoked_keys_get_the_same_401(stack):
         rec = records.key_by_hash(store, hashlib.sha256(revoked.encode()).hexdigest())
         import dataclasses
 
-        revoked = dataclasses.replace(rec, state=KeyState.REVOKED)
-        records.save_unaudited(store, records.key_writes(revoked))
+        revoked_record = dataclasses.replace(rec, state=KeyState.REVOKED)
+        records.save_unaudited(store, records.key_writes(revoked_record))
     finally:
         store.close()
     bodies = set()
