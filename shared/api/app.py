@@ -20,6 +20,7 @@ from shared.api.routers import (
     admin_misc,
     admin_plans,
     auth,
+    billing,
     catalog,
     health,
     keys,
@@ -36,7 +37,7 @@ from shared.settings import Settings, SettingsError
 ROUTERS = (
     health.router, auth.router, catalog.router, me.router, keys.router, subscriptions.router,
     usage.router, admin_apis.router, admin_plans.router, admin_consumers.router,
-    admin_misc.router, usage.admin,
+    admin_misc.router, usage.admin, billing.router, billing.admin,
 )
 
 

@@ -1,0 +1,66 @@
+"""Response bodies of billing, reconciliation, analytics and quota routes.
+
+Amounts are integer cents in ``currency``; periods are ``YYYY-MM`` (UTC months); times
+are epoch seconds. What the portal shows is documented on each model (docs/billing.md).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class TierOut(BaseModel):
+    up_to: int | None = Field(description="Overage units up to here (cumulative); null: no end.")
+    cents_per_1000: int
+
+
+class StatementLineOut(BaseModel):
+    """One (subscription, plan) of the period: fee prorated by seconds, overage by tiers."""
+
+    subscription_id: str
+    plan_id: str
+    plan_name: str
+    seconds: int = Field(description="Seconds this plan was in force in the period.")
+    period_seconds: int
+    monthly_fee_cents: int
+    included_requests: int
+    tiers: list[TierOut]
+    fee_cents: int = Field(description="round_half_up(fee x seconds / period_seconds)")
+    allowance: int = Field(description="ceil(included x seconds / period_seconds)")
+    units: int = Field(description="Usage units (request cost) billed on this line.")
+    overage_units: int
+    overage_cents: int
+    units_by_api: dict[str, int]
+    total_cents: int
+
+
+class StatementOut(BaseModel):
+    """Portal: a table of lines (plan, days in force, fee, units, allowance, overage),
+    the total, and a badge: 'preview' while open, 'final' once closed."""
+
+    consumer_id: str
+    period: str
+    start: int
+    end: int
+    status: Literal["open", "closed"]
+    computed_at: float
+    closed_at: float | None
+    lines: list[StatementLineOut]
+    unbilled_units_by_api: dict[str, int] = Field(
+        description="Usage no active subscription covered: reported, never charged.")
+    total_cents: int
+    currency: str
+
+
+class StatementSummary(BaseModel):
+    period: str
+    status: Literal["open", "closed"]
+    total_cents: int
+    currency: str
+    closed_at: float | None
+
+
+class StatementsOut(BaseModel):
+    items: list[StatementSummary]

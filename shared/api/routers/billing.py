@@ -1,0 +1,97 @@
+"""Billing: a developer reads their own statements; an admin reads and closes anyone's.
+
+``GET …/statement?period=YYYY-MM`` answers JSON, or CSV with ``&format=csv``. The period
+is a query parameter, not a path segment: it names a month, not a resource someone owns.
+"""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from shared.api.billing_schemas import StatementOut, StatementsOut, StatementSummary
+from shared.api.deps import AdminActor, Ctx, CurrentDeveloper, require_admin
+from shared.api.errors import responses
+from shared.management import billing, consumers
+
+router = APIRouter(prefix="/v1/me/billing", tags=["billing"])
+admin = APIRouter(prefix="/v1/admin/billing", tags=["admin: billing"],
+                  dependencies=[Depends(require_admin)])
+
+Period = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-01"],
+                              description="The UTC month, YYYY-MM.")]
+Format = Annotated[Literal["json", "csv"], Query(description="csv: text/csv, one row per line")]
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "The statement (JSON or CSV)"}}
+
+
+def _out(st: billing.Statement) -> StatementOut:
+    return StatementOut.model_validate(st.as_dict())
+
+
+def _render(st: billing.Statement, fmt: str) -> StatementOut | Response:
+    if fmt == "csv":
+        name = f"statement-{st.consumer_id}-{st.period}.csv"
+        return Response(billing.to_csv(st), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _out(st)
+
+
+def _list(ctx: Ctx, consumer_id: str) -> StatementsOut:
+    closed = billing.list_closed(ctx.store, consumer_id)
+    current = billing.preview(ctx.store, ctx.clock, consumer_id)
+    items = [current, *(s for s in closed if s.period != current.period)]
+    return StatementsOut(items=[
+        StatementSummary(period=s.period, status=s.status,  # type: ignore[arg-type]
+                         total_cents=s.total_cents, currency=s.currency, closed_at=s.closed_at)
+        for s in items])
+
+
+@router.get("/preview", summary="My invoice preview for the current month")
+def my_preview(dev: CurrentDeveloper, ctx: Ctx) -> StatementOut:
+    """Moves until the month is closed: usage so far, fees prorated to the month's end."""
+    return _out(billing.preview(ctx.store, ctx.clock, dev.consumer_id))
+
+
+@router.get("/statements", summary="My statements, newest first")
+def my_statements(dev: CurrentDeveloper, ctx: Ctx) -> StatementsOut:
+    return _list(ctx, dev.consumer_id)
+
+
+@router.get("/statement", summary="One of my statements (JSON or CSV)",
+            response_model=StatementOut, responses={**CSV, **responses(422)})
+def my_statement(dev: CurrentDeveloper, ctx: Ctx, period: Period,
+                 format: Format = "json") -> StatementOut | Response:
+    return _render(billing.statement(ctx.store, ctx.clock, dev.consumer_id, period), format)
+
+
+@admin.get("/{consumer_id}/preview", summary="A consumer's invoice preview",
+           responses=responses(404))
+def consumer_preview(consumer_id: str, _: AdminActor, ctx: Ctx) -> StatementOut:
+    consumers.get(ctx.store, consumer_id)
+    return _out(billing.preview(ctx.store, ctx.clock, consumer_id))
+
+
+@admin.get("/{consumer_id}/statements", summary="A consumer's statements",
+           responses=responses(404))
+def consumer_statements(consumer_id: str, _: AdminActor, ctx: Ctx) -> StatementsOut:
+    consumers.get(ctx.store, consumer_id)
+    return _list(ctx, consumer_id)
+
+
+@admin.get("/{consumer_id}/statement", summary="A consumer's statement",
+           response_model=StatementOut, responses={**CSV, **responses(404, 422)})
+def consumer_statement(consumer_id: str, _: AdminActor, ctx: Ctx, period: Period,
+                       format: Format = "json") -> StatementOut | Response:
+    consumers.get(ctx.store, consumer_id)
+    return _render(billing.statement(ctx.store, ctx.clock, consumer_id, period), format)
+
+
+@admin.post("/{consumer_id}/close", summary="Close a month's statement",
+            responses=responses(404, 409, 422))
+def close_statement(consumer_id: str, actor: AdminActor, ctx: Ctx,
+                    period: Period) -> StatementOut:
+    """Freezes the statement of an ended month (409 before it ends). Closing again answers
+    the same statement: a closed period never changes."""
+    consumers.get(ctx.store, consumer_id)
+    return _out(billing.close(ctx.store, ctx.clock, actor, consumer_id, period))
