@@ -13,6 +13,9 @@ two messages in any order, count each request once.
   ``maxDequeueCount`` (host.json: 5) times, then moves it to ``<queue>-poison``, where it is
   kept for an operator to inspect and replay (docs/azure-deploy.md). Groups added before the
   failure are skipped on the retry by their markers.
+- Events older than ``aggregate.ACCEPT_SECONDS`` (20 days: a replay from the poison queue
+  long after the fact) are refused and alarmed (``UsageTooLate``), never counted twice
+  after their dedup markers expired.
 
 ``housekeeping`` (timer, every 5 minutes): Table Storage has no TTL, so expired items and
 idle rate-limit buckets are purged (``purge_expired``); management changes interrupted by a
@@ -84,9 +87,16 @@ def meter(msg: func.QueueMessage) -> None:
         if not events:
             return
         # A StoreError propagates: the host retries the message, then moves it to poison.
-        done = aggregate.record_batch(store, events)
+        done = aggregate.record_batch(store, events, now=clock.now())
         metrics.count("UsageRecorded", done.events)
         metrics.count("UsageDuplicateGroups", done.duplicates)
+        if done.late:  # a replay older than the dedup markers (e.g. from poison): alarm
+            metrics.count("UsageTooLate", done.late)
+            log.error(
+                "usage message %s: %d event(s) older than the dedup window refused",
+                msg.id,
+                done.late,
+            )
     finally:
         metrics.flush()
 

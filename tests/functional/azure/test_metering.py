@@ -280,3 +280,20 @@ def test_housekeeping_runs_repair_even_when_purge_fails(worker, monkeypatch):
     with pytest.raises(StoreUnavailable):
         housekeeping(worker, past_due=True)
     assert calls == [1]
+
+
+def test_a_replay_older_than_the_dedup_window_is_refused_not_counted_twice(
+    worker, azure_world, caplog
+):
+    from azure.functions.queue import QueueMessage
+
+    from shared.metering.aggregate import ACCEPT_SECONDS
+
+    caplog.set_level("INFO")
+    body = encode(events(1)[0]).encode()
+    meter(worker, QueueMessage(id="m", body=body, dequeue_count=1))
+    azure_world.clock.advance(ACCEPT_SECONDS + 3600)
+    meter(worker, QueueMessage(id="m", body=body, dequeue_count=1))
+    assert totals(azure_world, ("con_a",))["con_a"]["requests"] == 1
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tollway.metrics"]
+    assert sum(line.get("UsageTooLate", 0) for line in lines) == 1
