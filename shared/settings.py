@@ -63,6 +63,10 @@ class Settings:
     # attempts together (AWS: the router's Lambda timeout less its margin, under the HTTP
     # API's 30 s cap). The management API refuses timeout x (retries + 1) above it; 0 = none.
     upstream_budget: float = 0.0
+    # TOLLWAY_ORIGIN_SECRET (comma-separated, for rotation): the value a CDN in front adds
+    # as an origin header; when set, a request without it is refused and the CDN's viewer
+    # address is the client's (AWS: shared/clouds/aws/origin.py).
+    origin_secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 _ALLOWED_ALGS = frozenset(
@@ -198,6 +202,9 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
     admin = env.get("TOLLWAY_ADMIN_TOKEN", "")
     if admin and len(admin) < 24:
         raise SettingsError("TOLLWAY_ADMIN_TOKEN must be at least 24 characters")
+    origin_secrets = _list(env, "TOLLWAY_ORIGIN_SECRET")
+    if any(len(k) < 32 for k in origin_secrets):
+        raise SettingsError("TOLLWAY_ORIGIN_SECRET: each value must be at least 32 characters")
     fail_mode = env.get("TOLLWAY_DEFAULT_FAIL_MODE", "closed")
     if fail_mode not in ("closed", "open"):
         raise SettingsError(f"TOLLWAY_DEFAULT_FAIL_MODE={fail_mode!r}: choose closed or open")
@@ -226,4 +233,5 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         tracing=env_flag(env, "TOLLWAY_TRACING"),
         authorizer_in_front=env_flag(env, "TOLLWAY_AUTHORIZER"),
         upstream_budget=_num(env, "TOLLWAY_UPSTREAM_BUDGET", 0.0, 0.0, 3600.0),
+        origin_secrets=origin_secrets,
     )

@@ -1,7 +1,10 @@
 """The management API (FastAPI) behind its own HTTP API, through Mangum.
 
-Its secrets (admin credential, session signing keys) come from Secrets Manager at cold
-start (``TOLLWAY_SECRET_IDS``), never from plain environment variables.
+Its secrets (admin credential, session signing keys, CloudFront's origin secret) come
+from Secrets Manager at cold start (``TOLLWAY_SECRET_IDS``), never from plain environment
+variables. Only requests carrying CloudFront's origin secret reach the app, with the
+viewer's address as the client (``shared/clouds/aws/origin.py``); the execute-api URL
+called directly answers 403.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from mangum import Mangum
 
 from shared.api.app import create_app
+from shared.clouds.aws import origin
 from shared.clouds.aws import runtime as rt
 from shared.core.clock import SystemClock
 from shared.wiring import build_store
@@ -28,5 +32,8 @@ _asgi = Mangum(app, lifespan="off")
     correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
 )
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    response: dict[str, Any] = _asgi(event, context)
+    admitted = origin.through_cloudfront(event, settings.origin_secrets)
+    if admitted is None:
+        return origin.forbidden()
+    response: dict[str, Any] = _asgi(admitted, context)
     return response

@@ -19,7 +19,9 @@ from shared.settings import Settings, SettingsError, env_flag, from_env
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The only variables a secret may set: whatever else it holds is ignored.
-SECRET_VARIABLES = frozenset({"TOLLWAY_ADMIN_TOKEN", "TOLLWAY_SESSION_KEYS", "TOLLWAY_JWT_ISSUERS"})
+SECRET_VARIABLES = frozenset(
+    {"TOLLWAY_ADMIN_TOKEN", "TOLLWAY_SESSION_KEYS", "TOLLWAY_JWT_ISSUERS", "TOLLWAY_ORIGIN_SECRET"}
+)
 
 
 def logger(service: str) -> Logger:
