@@ -40,27 +40,16 @@ AWS_STACK ?= tollway-$(AWS_STAGE)
 AWS_PARAMS ?=
 # Add --use-container when python3.12 is not on PATH.
 SAM_BUILD_FLAGS ?=
-AWS_GATEWAY_PKGS := pyjwt cryptography aws-lambda-powertools boto3
-AWS_MANAGEMENT_PKGS := $(AWS_GATEWAY_PKGS) fastapi fastapi-offline pydantic email-validator argon2-cffi mangum
 
 # The Makefile exports dummy credentials for the tests; deploying must use yours.
 AWS_REAL := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY,env)
 
-# Two code packages: the gateway functions get only what they import, management the rest.
-# Requirements pin the versions the tests ran with (from .venv).
+# Two code packages: the gateway functions get only what they import (botocore, no boto3,
+# no FastAPI/pydantic), management the rest; dependencies installed for Lambda (arm64,
+# 3.12) at the versions the tests ran with, botocore's models cut to the services called.
+# Prints each package's size. iac/aws/package.py lists the packages.
 aws-src: $(STAMP)
-	rm -rf build/aws/gateway build/aws/management
-	for pkg in gateway management; do \
-	  mkdir -p build/aws/$$pkg && \
-	  cp -R shared functions build/aws/$$pkg/ && \
-	  find build/aws/$$pkg -name __pycache__ -prune -exec rm -rf {} + ; \
-	done
-	$(BIN)/python -c "import importlib.metadata as m, sys; \
-	  print('\n'.join(f'{p}=={m.version(p)}' for p in sys.argv[1:]))" \
-	  $(AWS_GATEWAY_PKGS) > build/aws/gateway/requirements.txt
-	$(BIN)/python -c "import importlib.metadata as m, sys; \
-	  print('\n'.join(f'{p}=={m.version(p)}' for p in sys.argv[1:]))" \
-	  $(AWS_MANAGEMENT_PKGS) > build/aws/management/requirements.txt
+	$(BIN)/python iac/aws/package.py
 
 deploy-aws: aws-iac-check aws-src
 	$(AWS_REAL) $(SAM) build --template $(AWS_TEMPLATE) $(SAM_BUILD_FLAGS)
