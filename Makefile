@@ -45,11 +45,10 @@ test: lint $(TEST_PREREQS)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-# The throughput comparison needs wrk and nginx (Debian packages; root installs them).
+# The throughput comparison needs wrk and nginx (Debian packages; root installs them,
+# never starting or enabling the nginx service: bench runs its own nginx process).
 bench: $(STAMP)
-	@command -v wrk >/dev/null && test -x /usr/sbin/nginx || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light) || \
-	  echo "wrk/nginx not installed: the throughput section will be skipped"
+	@sh bench/tools.sh
 	$(BIN)/python -m bench
 
 clean:

@@ -13,6 +13,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Emulators only: fake credentials and a region for botocore (the Makefile exports them
+# too), so that each section also runs alone (python -m bench.<section>).
+for _name, _value in (
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+    ("AWS_ACCESS_KEY_ID", "bench"),
+    ("AWS_SECRET_ACCESS_KEY", "bench"),
+):
+    os.environ.setdefault(_name, _value)
+
 #: What a deployed gateway function sees (no network is touched at import).
 LAMBDA_ENV = {
     **os.environ,
@@ -75,3 +84,48 @@ def paired_cpu(a: Callable[[], object], b: Callable[[], object], n: int, rounds:
         sa.append(cpu_per_call(a, n, rounds=1))
         sb.append(cpu_per_call(b, n, rounds=1))
     return statistics.median(sa), statistics.median(sb)
+
+
+def goal(ratio: float, limit: float) -> str:
+    """The goal column: the limit and whether this run met it."""
+    return f"goal <= {limit:g}x: {'met' if ratio <= limit else 'not met'}"
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    return min(values), statistics.median(values), max(values)
+
+
+def paired_rounds(
+    a: Callable[[], object], b: Callable[[], object], n: int, rounds: int = 15
+) -> tuple[list[float], list[float]]:
+    """CPU per call of ``a`` and ``b`` in alternating rounds (b first every other round);
+    returns both sample lists, round by round, so per-round ratios can be reported."""
+    sa, sb = [], []
+    for i in range(rounds):
+        if i % 2:
+            sb.append(cpu_per_call(b, n, rounds=1))
+            sa.append(cpu_per_call(a, n, rounds=1))
+        else:
+            sa.append(cpu_per_call(a, n, rounds=1))
+            sb.append(cpu_per_call(b, n, rounds=1))
+    return sa, sb
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")

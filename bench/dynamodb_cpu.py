@@ -1,70 +1,78 @@
-"""Client-side CPU of one gateway decision including its DynamoDB request (real HTTP to a
-DynamoDB-compatible server on loopback), next to the same decision over the memory store."""
+"""The same warm key-path decision over each store: memory, SQLite (a WAL file, as
+``make run``) and DynamoDB (moto in another process, real HTTP: the client CPU includes
+botocore's UpdateItem work). Rounds alternate the stores."""
 
 from __future__ import annotations
 
+import os
+import statistics
+import tempfile
 import time
 import uuid
+from functools import partial
 
 from bench.common import cpu_per_call, row
-from shared.adapters.dynamodb import DynamoStore, create_table, make_client
-from shared.core.clock import SystemClock
-from shared.core.models import Plan
-from shared.core.request import GatewayRequest
-from shared.gateway.directory import Directory
-from shared.gateway.service import Gateway
-from shared.gateway.throttle import Limiter
-from shared.management import records
-from tests.contract.backends import dynamodb_server
-from tests.functional.conftest import make_world
+from bench.counting import CountingStore
+from bench.world import make_world
+
+ROUNDS = 5
 
 
 def run() -> list[str]:
-    world = make_world(ttl=3600)
-    big = Plan("free", "Free", apis=("demo",), rate_per_minute=10**12, quota_per_day=10**12)
-    records.save_unaudited(world.store, [records.put_plan_write(big)])
-    client = make_client(endpoint_url=dynamodb_server.endpoint(), region_name="us-east-1")
+    from bench import emulator
+    from shared.adapters.dynamodb import DynamoStore, create_table, make_client
+    from shared.adapters.memory import MemoryStore
+    from shared.adapters.sqlite import SqliteStore
+    from shared.core.clock import SystemClock
+
+    clock = SystemClock()
+    tmp = tempfile.mkdtemp(prefix="tollway-bench-")
+    client = make_client(endpoint_url=emulator.endpoint(), region_name="us-east-1", read_timeout=30)
     table = f"bench-{uuid.uuid4().hex[:8]}"
     create_table(client, table)
-    clock = SystemClock()
-    store = DynamoStore(table, client, clock)
+    stores = {
+        "memory": CountingStore(MemoryStore(clock)),
+        "SQLite": CountingStore(SqliteStore(os.path.join(tmp, "bench.db"), clock)),
+        "DynamoDB": CountingStore(DynamoStore(table, client, clock)),
+    }
+    n = {"memory": 5000, "SQLite": 1000, "DynamoDB": 100}
     try:
-        # Copy the world's records into DynamoDB.
-        for pk in ("PLAN", "API", "CONSUMER", "CONSUMER#con_a"):
-            for item in world.store.query(pk, limit=100):
-                store.transact([records.Put(item)])
-        for item in world.store._items.values():  # the key-by-hash item
-            if item.pk.startswith("KEYHASH#"):
-                store.transact([records.Put(item)])
-        gw = Gateway(Directory(store, clock, 3600), Limiter(store, clock), clock)
-        req = GatewayRequest(
-            "GET",
-            "/demo/v2/echo/hi",
-            "",
-            (("x-api-key", world.keys["a"]), ("x-request-id", "bench-ddb-1")),
-        )
-        assert gw.decide(req).outcome.value == "ok"
-        calls = []
-        client.meta.events.register("before-call.dynamodb.*", lambda **kw: calls.append(1))
-        n = 300
-        start = time.perf_counter()
-        ddb_cpu = cpu_per_call(lambda: gw.decide(req), n, rounds=3)
-        wall = (time.perf_counter() - start) / (n * 3)
-        per_request = len(calls) / (n * 3)
-        mem_gw = world.gateway
-        mreq = GatewayRequest("GET", "/demo/v2/echo/hi", "", (("x-api-key", world.keys["a"]),))
-        mem_cpu = cpu_per_call(lambda: mem_gw.decide(mreq), 5000, rounds=3)
+        worlds = {name: make_world(s, clock=clock) for name, s in stores.items()}
+        for w in worlds.values():
+            w.gateway.decide(w.request())
+        cpu: dict[str, list[float]] = {k: [] for k in worlds}
+        wall: dict[str, list[float]] = {k: [] for k in worlds}
+        for s in stores.values():
+            s.calls.clear()
+        for i in range(ROUNDS):
+            names = list(worlds) if i % 2 == 0 else list(reversed(worlds))
+            for name in names:
+                decide = worlds[name].gateway.decide
+                req = worlds[name].request()
+                start = time.perf_counter()
+                cpu[name].append(cpu_per_call(partial(decide, req), n[name], rounds=1))
+                wall[name].append((time.perf_counter() - start) / n[name])
+        calls = {k: sum(s.calls.values()) / (n[k] * ROUNDS) for k, s in stores.items()}
     finally:
         client.delete_table(TableName=table)
-    return [
-        "DynamoDB path (moto server on loopback, real HTTP)",
-        row("decide() client CPU incl. the DynamoDB UpdateItem", f"{ddb_cpu * 1e6:.0f} µs"),
-        row("decide() CPU over the memory store", f"{mem_cpu * 1e6:.0f} µs"),
-        row(
-            "DynamoDB share of client CPU (botocore)",
-            f"{(ddb_cpu - mem_cpu) * 1e6:.0f} µs",
-            f"{ddb_cpu / mem_cpu:.1f}x memory",
-        ),
-        row("DynamoDB requests per gateway decision", f"{per_request:.2f}"),
-        row("wall time per decision (emulator, loopback)", f"{wall * 1e3:.2f} ms"),
+        stores["SQLite"].close()
+    mem = statistics.median(cpu["memory"])
+    lines = [
+        "The same warm decision on each store "
+        f"(CPU per decide(), medians of {ROUNDS} alternating rounds)"
     ]
+    for name in worlds:
+        c = statistics.median(cpu[name])
+        lines.append(
+            row(
+                f"decide() on {name}",
+                f"{c * 1e6:.1f} µs",
+                f"{c / mem:.1f}x memory; {calls[name]:.2f} store calls; "
+                f"wall {statistics.median(wall[name]) * 1e3:.3f} ms",
+            )
+        )
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(run()))

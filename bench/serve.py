@@ -1,66 +1,69 @@
 """Processes for the throughput benchmark: ``python -m bench.serve upstream PORT`` or
-``python -m bench.serve gateway PORT UPSTREAM_URL KEYFILE`` (memory store, a plan with no
-practical limit, metering queued as in the local stack). Each runs until killed."""
+``python -m bench.serve gateway PORT UPSTREAM_URL KEYFILE [WORKERS]``. The gateway runs as
+``make run`` runs it: SQLite (WAL) in a fresh directory, the 2 s cache TTL, metering
+queued by ``buffered_usage``, ``HttpUpstream`` forwarding; the plan has no practical limit.
+Each runs until killed."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import uvicorn
 
 from functions.local.demo_upstream import demo_upstream
 
+#: What ``make run`` (``tollway local``) uses: see functions/local/stack.py.
+STORE, CACHE_TTL = "sqlite", 2.0
 
-def _gateway(upstream_url: str, keyfile: str) -> object:
-    from functions.local.gateway_asgi import GatewayApp
-    from shared.adapters.memory import MemoryStore
+
+def _seed(db: str, upstream_url: str, keyfile: str) -> None:
+    from bench.world import seed
+    from shared.adapters.sqlite import SqliteStore
     from shared.core.clock import SystemClock
-    from shared.core.models import Api, Lifecycle, Plan, Route, Upstream
-    from shared.management import records
-    from shared.settings import Settings
-    from shared.wiring import buffered_usage, build_gateway
+    from shared.core.models import Plan
 
     clock = SystemClock()
-    store = MemoryStore(clock)
+    store = SqliteStore(db, clock)
     plan = Plan("bench", "Bench", apis=("demo",), rate_per_second=10**9, quota_per_day=10**12)
-    api = Api(
-        "demo-v2",
-        "demo",
-        "v2",
-        "/demo/v2",
-        (Upstream(upstream_url),),
-        (Route("*", "/*"),),
-        Lifecycle.PUBLISHED,
-    )
-    from functions.local.seed import DEMO_CONSUMER, issue_demo_key
-    from shared.core.models import Consumer, Subscription
-
-    records.save_unaudited(
-        store,
-        [
-            records.put_plan_write(plan),
-            records.put_api_write(api),
-            records.put_consumer_write(Consumer(DEMO_CONSUMER, "bench")),
-        ],
-    )
-    sub = Subscription("sub_b", DEMO_CONSUMER, "bench")
-    records.save_unaudited(store, records.subscription_writes(sub))
-    key = issue_demo_key(store, "tw", clock.now())
+    key = seed(store, clock, plan, upstream=upstream_url)
+    store.close()
     with open(keyfile, "w") as f:
         f.write(key)
-    gw = build_gateway(
-        Settings(store="memory", cache_ttl=60), store=store, clock=clock,
-        usage=buffered_usage(store),
+
+
+def app() -> object:
+    """The gateway app over the SQLite file named in ``TOLLWAY_BENCH_DB`` (an import
+    string target, so that uvicorn can start several worker processes)."""
+    from functions.local.gateway_asgi import GatewayApp
+    from shared.core.clock import SystemClock
+    from shared.settings import Settings
+    from shared.wiring import buffered_usage, build_gateway, build_store
+
+    settings = Settings(
+        store=STORE, sqlite_path=os.environ["TOLLWAY_BENCH_DB"], cache_ttl=CACHE_TTL
     )
+    clock = SystemClock()
+    store = build_store(settings, clock)
+    gw = build_gateway(settings, store=store, clock=clock, usage=buffered_usage(store))
     return GatewayApp(gw)
 
 
 def main() -> None:
     kind, port = sys.argv[1], int(sys.argv[2])
-    app = demo_upstream if kind == "upstream" else _gateway(sys.argv[3], sys.argv[4])
-    uvicorn.run(
-        app, host="127.0.0.1", port=port, log_level="error", access_log=False, lifespan="off"
-    )
+    common = dict(host="127.0.0.1", port=port, log_level="error", access_log=False, lifespan="off")
+    if kind == "upstream":
+        uvicorn.run(demo_upstream, **common)
+        return
+    upstream_url, keyfile = sys.argv[3], sys.argv[4]
+    workers = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+    db = os.path.join(os.path.dirname(keyfile), "tollway.db")
+    _seed(db, upstream_url, keyfile)
+    os.environ["TOLLWAY_BENCH_DB"] = db
+    if workers > 1:
+        uvicorn.run("bench.serve:app", factory=True, workers=workers, **common)
+    else:
+        uvicorn.run(app(), **common)
 
 
 if __name__ == "__main__":
