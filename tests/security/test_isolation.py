@@ -9,11 +9,15 @@ from tests.security.routes import by_role, fill, has_body, ids, path_params
 DEVELOPER_OPS = by_role("developer")
 WITH_IDS = [(m, p) for m, p in DEVELOPER_OPS if path_params(p)]
 LISTS = [(m, p) for m, p in DEVELOPER_OPS if m == "GET" and not path_params(p)]
-BODIES = {"/v1/me/keys/{key_id}/rotate": {"grace_seconds": 60}}
+BODIES = {"/v1/me/keys/{key_id}/rotate": {"grace_seconds": 60},
+          # the plan the parties' subscriptions already have: a no-op change for B
+          "/v1/me/subscriptions/{subscription_id}/change-plan": lambda h: {"plan_id": next(
+              p["id"] for p in h.admin("GET", "/v1/admin/plans")["items"] if p["name"] == "Free")}}
 
 
 def call(h, method, path, dev, values):
-    kwargs = {"json": BODIES.get(path, {})} if has_body(method, path) else {}
+    body = BODIES.get(path, {})
+    kwargs = {"json": body(h) if callable(body) else body} if has_body(method, path) else {}
     return h.client.request(method, fill(path, values), headers=dev.headers, **kwargs)
 
 

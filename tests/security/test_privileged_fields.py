@@ -26,6 +26,7 @@ def valid_body(method, path, pair, email):
         ("POST", "/v1/me/keys"): {"name": "new"},
         ("POST", "/v1/me/keys/{key_id}/rotate"): {"grace_seconds": 60},
         ("POST", "/v1/me/subscriptions"): {"plan_id": pair.plan_id},
+        ("POST", "/v1/me/subscriptions/{subscription_id}/change-plan"): {"plan_id": pair.plan_id},
     }
     return bodies[(method, path)]
 

@@ -37,3 +37,17 @@ def cancel_subscription(subscription_id: str, dev: CurrentDeveloper,
     sub = subscriptions.cancel(ctx.store, ctx.clock, dev.actor, dev.consumer_id,
                                subscription_id)
     return SubscriptionOut.of(sub)
+
+
+@router.post("/{subscription_id}/change-plan", summary="Change a subscription's plan",
+             responses=responses(403, 404, 409))
+def change_plan(subscription_id: str, body: SubscribeIn, dev: CurrentDeveloper,
+                ctx: Ctx) -> SubscriptionOut:
+    """One plan per API: move this subscription to ``plan_id`` instead of subscribing twice.
+    A plan without approval applies at once (the answer is this subscription, on the new
+    plan). A plan that needs approval is requested: the answer is a new ``pending``
+    subscription, and this one keeps working until an administrator approves the request
+    (which cancels this one) or rejects it."""
+    sub = subscriptions.change_plan(ctx.store, ctx.clock, dev.actor, dev.consumer,
+                                    subscription_id, body.plan_id)
+    return SubscriptionOut.of(sub)
