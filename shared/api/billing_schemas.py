@@ -64,3 +64,31 @@ class StatementSummary(BaseModel):
 
 class StatementsOut(BaseModel):
     items: list[StatementSummary]
+
+
+class ReconRow(BaseModel):
+    api: str
+    admitted: int | None = Field(description="Units the gateway admitted (its ledger); null "
+                                             "when not kept.")
+    metered: int
+    billed: int
+    unbilled: int
+
+
+class ReconDifference(BaseModel):
+    api: str
+    between: Literal["admitted-metered", "metered-billed", "unbilled"]
+    units: int = Field(description="The first minus the second.")
+    cause: str
+
+
+class ReconciliationOut(BaseModel):
+    """Portal (admin): one row per API with the three counts side by side; differences
+    highlighted with their cause. Empty ``differences``: everything agrees."""
+
+    consumer_id: str
+    period: str
+    statement_status: Literal["open", "closed"]
+    rows: list[ReconRow]
+    differences: list[ReconDifference]
+    notes: list[str]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from shared.core import ledger
 from shared.core.clock import Clock
 from shared.core.models import Algorithm, Plan
 from shared.core.ratelimit import (
     RateDecision,
+    Schedule,
     decide,
     learn,
     limits_of,
@@ -23,6 +25,8 @@ class Throttled:
 
 
 class Limiter:
+    """Every admitted hit also adds to the admission ledger (``core/ledger.py``)."""
+
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store, self.clock = store, clock
         # Previous-window counts seen by this process, for sliding windows. Small: pruned
@@ -30,14 +34,23 @@ class Limiter:
         self._known: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
-    def check(self, bucket: str, plan: Plan) -> Throttled:
+    def check(self, bucket: str, plan: Plan, schedule: Schedule | None = None) -> Throttled:
+        """``schedule``: the plan's :func:`schedule_of`, when the caller keeps it (the
+        gateway's warm path): fixed windows then cost one ``hit`` and no recomputation."""
+        if schedule is not None and schedule.fixed and schedule.limits:
+            cp = schedule.counters(self.clock.now())
+            try:
+                return Throttled(schedule.read(cp, self.store.hit(bucket, cp.slots, (), cp.cost)))
+            except StoreUnavailable:
+                return Throttled(None)
         limits = limits_of(plan)
         if not limits:
             return Throttled(RateDecision(True, (), 0, None, False))
         if plan.algorithm is Algorithm.FIXED:  # no previous-window bookkeeping needed
             cp = plan_counters(limits, plan.algorithm, self.clock.now(), plan.request_cost, {})
+            slots, guards = (*cp.slots, ledger.slot(cp.now)), (ledger.guard(cp.now),)
             try:
-                return Throttled(decide(cp, self.store.hit(bucket, cp.slots, (), cp.cost)))
+                return Throttled(decide(cp, self.store.hit(bucket, slots, guards, cp.cost)))
             except StoreUnavailable:
                 return Throttled(None)
         with self._lock:
@@ -45,7 +58,8 @@ class Limiter:
         for _ in range(3):  # a stale sliding-window guard costs a retry, never a wrong answer
             cp = plan_counters(limits, plan.algorithm, self.clock.now(), plan.request_cost, known)
             try:
-                result = self.store.hit(bucket, cp.slots, cp.guards, cp.cost)
+                result = self.store.hit(bucket, (*cp.slots, ledger.slot(cp.now)),
+                                        (*cp.guards, ledger.guard(cp.now)), cp.cost)
             except StoreUnavailable:
                 return Throttled(None)
             learn(cp, result, known)

@@ -9,10 +9,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from shared.api.billing_schemas import StatementOut, StatementsOut, StatementSummary
+from shared.api.billing_schemas import (
+    ReconciliationOut,
+    StatementOut,
+    StatementsOut,
+    StatementSummary,
+)
 from shared.api.deps import AdminActor, Ctx, CurrentDeveloper, require_admin
 from shared.api.errors import responses
-from shared.management import billing, consumers
+from shared.core.models import to_dict
+from shared.management import billing, consumers, reconciliation
 
 router = APIRouter(prefix="/v1/me/billing", tags=["billing"])
 admin = APIRouter(prefix="/v1/admin/billing", tags=["admin: billing"],
@@ -95,3 +101,14 @@ def close_statement(consumer_id: str, actor: AdminActor, ctx: Ctx,
     the same statement: a closed period never changes."""
     consumers.get(ctx.store, consumer_id)
     return _out(billing.close(ctx.store, ctx.clock, actor, consumer_id, period))
+
+
+@admin.get("/{consumer_id}/reconciliation", summary="Admitted vs metered vs billed",
+           responses=responses(404, 422))
+def reconcile(consumer_id: str, _: AdminActor, ctx: Ctx, period: Period) -> ReconciliationOut:
+    """Per API: what the gateway admitted, what metering recorded, what the statement
+    bills; every difference with its cause (docs/billing.md)."""
+    consumers.get(ctx.store, consumer_id)
+    billing.statement(ctx.store, ctx.clock, consumer_id, period)  # validates the period
+    report = reconciliation.report(ctx.store, ctx.clock, consumer_id, period)
+    return ReconciliationOut.model_validate(to_dict(report))
