@@ -10,15 +10,21 @@ List prices, region us-east-1 (US East, N. Virginia), read 2026-11-27:
 
 | item | price | source |
 |---|---|---|
-| API Gateway HTTP API requests (first 300 M/month, per 512 KB) | $1.00 per million | https://aws.amazon.com/api-gateway/pricing/ |
-| Lambda requests | $0.20 per million | https://aws.amazon.com/lambda/pricing/ |
-| Lambda duration, Arm (first 7.5 B GB-s/month) | $0.0000133334 per GB-s | https://aws.amazon.com/lambda/pricing/ |
-| Lambda duration, x86 (first 6 B GB-s/month) | $0.0000166667 per GB-s | https://aws.amazon.com/lambda/pricing/ |
-| DynamoDB on-demand writes | $0.625 per million WRU | https://aws.amazon.com/dynamodb/pricing/on-demand/ |
-| DynamoDB on-demand reads | $0.125 per million RRU | https://aws.amazon.com/dynamodb/pricing/on-demand/ |
-| CloudWatch Logs ingestion (standard, first 10 TB) | $0.50 per GB | https://aws.amazon.com/cloudwatch/pricing/ |
-| CloudWatch Logs storage (compressed) | $0.03 per GB-month | https://aws.amazon.com/cloudwatch/pricing/ |
-| Data transfer out to the internet (first 10 TB/month) | $0.09 per GB | https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer |
+| API Gateway HTTP API, first 300 M/month, per 512 KB | $1.00 / million | [apigw] |
+| Lambda requests | $0.20 / million | [lambda] |
+| Lambda duration, Arm, first 7.5 B GB-s/month | $0.0000133334 / GB-s | [lambda] |
+| Lambda duration, x86, first 6 B GB-s/month | $0.0000166667 / GB-s | [lambda] |
+| DynamoDB on-demand writes | $0.625 / million WRU | [ddb] |
+| DynamoDB on-demand reads | $0.125 / million RRU | [ddb] |
+| CloudWatch Logs ingestion, standard, first 10 TB | $0.50 / GB | [cw] |
+| CloudWatch Logs storage, compressed | $0.03 / GB-month | [cw] |
+| Data transfer out to the internet, first 10 TB/month | $0.09 / GB | [egress] |
+
+[apigw]: https://aws.amazon.com/api-gateway/pricing/
+[lambda]: https://aws.amazon.com/lambda/pricing/
+[ddb]: https://aws.amazon.com/dynamodb/pricing/on-demand/
+[cw]: https://aws.amazon.com/cloudwatch/pricing/
+[egress]: https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer
 
 Billing rules used: a transactional write costs 2 WRU per item (up to 1 KB); an UpdateItem
 of an item under 1 KB costs 1 WRU; CloudWatch Logs bills each event's UTF-8 bytes plus 26

@@ -12,7 +12,7 @@ CFNLINT := .venv-cfnlint/bin/cfn-lint
 SAM := .venv-sam/bin/sam
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: aws-iac-check aws-iac-tools aws-src deploy-aws destroy-aws
+.PHONY: aws-iac-check aws-iac-tools aws-src deploy-aws destroy-aws cost
 
 .venv-%/.installed: mk/aws.mk
 	test -d .venv-$* || $(PY) -m venv .venv-$*
@@ -50,6 +50,11 @@ AWS_REAL := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID
 # Prints each package's size. iac/aws/package.py lists the packages.
 aws-src: $(STAMP)
 	$(BIN)/python iac/aws/package.py
+
+# Dollars per million requests from template.yaml's settings and cited list prices.
+cost: $(STAMP)
+	$(BIN)/python -m bench.cost
+	$(BIN)/python -m bench.cost --authorizer | tail -n +3
 
 deploy-aws: aws-iac-check aws-src
 	$(AWS_REAL) $(SAM) build --template $(AWS_TEMPLATE) $(SAM_BUILD_FLAGS)
