@@ -73,9 +73,9 @@ def buffered_usage(store: Store) -> UsageSink:
     from functools import partial
 
     from shared.adapters.buffered_usage import BufferedSink
-    from shared.metering.aggregate import record_batch
+    from shared.metering.analytics import record_all
 
-    return BufferedSink(partial(record_batch, store))
+    return BufferedSink(partial(record_all, store))
 
 
 def _issuer(cfg: JwtIssuerConfig) -> Issuer:

@@ -19,6 +19,7 @@ from shared.api.routers import (
     admin_consumers,
     admin_misc,
     admin_plans,
+    analytics,
     auth,
     billing,
     catalog,
@@ -38,6 +39,7 @@ ROUTERS = (
     health.router, auth.router, catalog.router, me.router, keys.router, subscriptions.router,
     usage.router, admin_apis.router, admin_plans.router, admin_consumers.router,
     admin_misc.router, usage.admin, billing.router, billing.admin,
+    analytics.router, analytics.admin,
 )
 
 

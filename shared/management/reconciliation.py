@@ -63,12 +63,20 @@ def admitted(store: Store, consumer_id: str, api_name: str, period: str,
     index = ledger.month_index(core.month_bounds(period)[0])
     if not 0 <= ledger.month_index(now) - index <= 1:
         return None
+    counts = live_counters(store, consumer_id, api_name, now)
+    return None if counts is None else int(counts.get(ledger.name(index), 0))
+
+
+def live_counters(store: Store, consumer_id: str, api_name: str,
+                  now: float) -> dict[str, int] | None:
+    """The gateway's live counters of a consumer and API (limits' windows and the ledger),
+    read without changing anything; None if the store is unavailable."""
     try:
         result = store.hit(limit_bucket(consumer_id, api_name), (),
                            ledger.reading_guards(now), 1)
     except StoreUnavailable:
         return None
-    return int(result.counts.get(ledger.name(index), 0))
+    return dict(result.counts)
 
 
 def _metered(store: Store, consumer_id: str, period: str) -> dict[str, int]:
