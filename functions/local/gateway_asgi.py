@@ -11,6 +11,7 @@ import anyio.to_thread
 
 from shared.core.outcomes import Outcome
 from shared.core.request import GatewayRequest, GatewayResponse, request_id
+from shared.gateway import cors
 from shared.gateway.service import Gateway, Verdict
 
 Scope = MutableMapping[str, Any]
@@ -53,6 +54,7 @@ class GatewayApp:
         )
         if too_large:
             resp = Gateway.render(Verdict(Outcome.BODY_TOO_LARGE, request_id(req)))
+            cors.decorate(req, resp, self.gateway.cors_origins)  # as Gateway.handle does
         else:
             resp = await anyio.to_thread.run_sync(self.gateway.handle, req, limiter=self._limiter)
         await self._send(send, resp)
