@@ -235,3 +235,33 @@ class NullMetrics:
 
     def timing(self, name: str, milliseconds: float) -> None:
         pass
+
+
+# --- notifications --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One message to one developer. ``kind`` names the template ("deprecation",
+    "quota", "subscription", ...); ``dedup_key`` is the same for every attempt to send
+    the same notice (the services send each key once, ``management/notifications.py``)."""
+
+    recipient: str  # an e-mail address
+    kind: str
+    subject: str
+    text: str
+    dedup_key: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class NotifyFailed(Exception):
+    """The notice was not accepted; retrying later is safe (same ``dedup_key``)."""
+
+
+class Notifier(Protocol):
+    """Hand one notice to a delivery service (an outbox, SES, Azure Communication
+    Services). Returns the provider's message id. Raises :class:`NotifyFailed` when the
+    provider refused or could not be reached; raises nothing else. Adapters pass
+    ``dedup_key`` on where the provider deduplicates (ACS ``repeatability-request-id``)."""
+
+    def send(self, notice: Notice) -> str: ...

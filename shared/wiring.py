@@ -13,7 +13,7 @@ from shared.core.tokens import Issuer
 from shared.gateway.directory import Directory
 from shared.gateway.service import Gateway
 from shared.gateway.throttle import Limiter
-from shared.ports import Metrics, Store, Upstream, UsageSink
+from shared.ports import Metrics, Notifier, Store, Upstream, UsageSink
 from shared.settings import JwtIssuerConfig, Settings, SettingsError
 
 
@@ -129,3 +129,27 @@ def build_gateway(
         cors_origins=frozenset(settings.cors_origins),
         fits=fits,
     )
+
+
+def build_notifier(kind: str, store: Store, clock: Clock | None = None,
+                   **config: str) -> Notifier:
+    """``outbox`` (local: the store and the log), ``ses`` (config: sender, region) or
+    ``acs`` (config: endpoint, access_key, sender)."""
+    clock = clock or SystemClock()
+    if kind == "outbox":
+        from shared.adapters.outbox_notifier import OutboxNotifier
+
+        return OutboxNotifier(store, clock)
+    if kind == "ses":
+        import botocore.session
+
+        from shared.adapters.ses_notifier import SesNotifier
+
+        client = botocore.session.get_session().create_client(
+            "sesv2", region_name=config.get("region") or None)
+        return SesNotifier(client, config["sender"])
+    if kind == "acs":
+        from shared.adapters.acs_notifier import AcsNotifier
+
+        return AcsNotifier(config["endpoint"], config["access_key"], config["sender"], clock)
+    raise ValueError(f"notifier {kind!r} is not available (outbox, ses, acs)")

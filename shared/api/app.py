@@ -26,6 +26,7 @@ from shared.api.routers import (
     health,
     keys,
     me,
+    notifications,
     subscriptions,
     usage,
 )
@@ -39,7 +40,7 @@ ROUTERS = (
     health.router, auth.router, catalog.router, me.router, keys.router, subscriptions.router,
     usage.router, admin_apis.router, admin_plans.router, admin_consumers.router,
     admin_misc.router, usage.admin, billing.router, billing.admin,
-    analytics.router, analytics.admin,
+    analytics.router, analytics.admin, notifications.admin,
 )
 
 
