@@ -39,7 +39,7 @@ async def demo_upstream(scope: dict[str, Any], receive: Any, send: Any) -> None:
         "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
         "body": body.decode("utf-8", "replace"),
     }
-    out = json.dumps(payload).encode()
+    out = json.dumps(payload).encode() + b"\n"
     await send(
         {
             "type": "http.response.start",

@@ -84,7 +84,7 @@ def body_limit(app: App, max_bytes: int = MANAGEMENT_MAX_BODY) -> App:
         "type": "https://tollway.dev/problems/content-too-large",
         "title": "Content Too Large", "status": 413,
         "detail": f"The request body is larger than {max_bytes} bytes.",
-    }).encode()
+    }).encode() + b"\n"
 
     async def too_large(send: Send) -> None:
         await send({"type": "http.response.start", "status": 413, "headers": [

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.api import docs, errors, openapi
+from shared.api import docs, errors, framing, openapi
 from shared.api.deps import Context, forbid_unknown_query
 from shared.api.routers import (
     admin_apis,
@@ -97,6 +97,7 @@ def create_app(
         app.include_router(router)
     docs.install(app, app.openapi_url or "/v1/openapi.json")
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
+    app.add_middleware(framing.TrailingNewline)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         CORSMiddleware,

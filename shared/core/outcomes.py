@@ -83,7 +83,8 @@ _SPECS: dict[Outcome, _Spec] = {
         403, "Forbidden", "This consumer is suspended. Contact the API provider."
     ),
     Outcome.NOT_SUBSCRIBED: _Spec(
-        403, "Forbidden", "Your plan does not include this API. Subscribe to a plan that does."
+        403, "Forbidden",
+        "You are not subscribed to a plan that includes this API. Subscribe to one that does.",
     ),
     Outcome.SUBSCRIPTION_PENDING: _Spec(
         403, "Forbidden", "Your subscription to this API is awaiting approval."
@@ -123,7 +124,22 @@ def _body(outcome: Outcome, spec: _Spec) -> bytes:
         "status": spec.status,
         "detail": spec.detail,
     }
-    return json.dumps(doc, separators=(",", ":")).encode()
+    return _document(doc)
+
+
+def _document(doc: dict[str, object]) -> bytes:
+    """Compact JSON and a final newline (what a terminal and ``curl`` expect of a text
+    body). Every door sends these bytes as they are, so they stay identical across doors."""
+    return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
+
+
+#: The last resort of a front door whose own code failed (AWS and Azure handlers).
+INTERNAL_ERROR_BODY = _document({
+    "type": PROBLEM_TYPE_BASE + "internal-error",
+    "title": "Internal Server Error",
+    "status": 500,
+    "detail": "The gateway failed unexpectedly. Retry; quote X-Request-Id if it persists.",
+})
 
 
 # Bodies are computed once: the denial path does no JSON work and 401s are byte-identical.

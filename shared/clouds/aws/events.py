@@ -38,7 +38,11 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerEventV2,
 )
 
-from shared.core.outcomes import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Outcome
+from shared.core.outcomes import (
+    INTERNAL_ERROR_BODY,
+    PROBLEM_CONTENT_TYPE,
+    Outcome,
+)
 from shared.core.request import GatewayRequest, GatewayResponse
 from shared.gateway.service import Verdict
 
@@ -177,15 +181,7 @@ def to_response(resp: GatewayResponse) -> dict[str, Any]:
     return out
 
 
-_INTERNAL = json.dumps(
-    {
-        "type": PROBLEM_TYPE_BASE + "internal-error",
-        "title": "Internal Server Error",
-        "status": 500,
-        "detail": "The gateway failed unexpectedly. Retry; quote X-Request-Id if it persists.",
-    },
-    separators=(",", ":"),
-)
+_INTERNAL = INTERNAL_ERROR_BODY.decode()
 
 
 def fits(resp: GatewayResponse) -> bool:

@@ -36,14 +36,13 @@ with the gateway's own 400 problem document, never a 500.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.core.outcomes import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+from shared.core.outcomes import INTERNAL_ERROR_BODY, PROBLEM_CONTENT_TYPE
 from shared.core.request import GatewayRequest, GatewayResponse
 
 #: Headers whose repeated values the host comma-joins and that never contain a comma
@@ -189,15 +188,7 @@ def to_response(resp: GatewayResponse) -> func.HttpResponse:
     return out
 
 
-_INTERNAL = json.dumps(
-    {
-        "type": PROBLEM_TYPE_BASE + "internal-error",
-        "title": "Internal Server Error",
-        "status": 500,
-        "detail": "The gateway failed unexpectedly. Retry; quote X-Request-Id if it persists.",
-    },
-    separators=(",", ":"),
-).encode()
+_INTERNAL = INTERNAL_ERROR_BODY
 
 
 def internal_error(request_id: str) -> func.HttpResponse:
