@@ -21,6 +21,23 @@ def _port(raw: str) -> int:
     return value
 
 
+DEFAULT_BASE_PORT = 8080
+PORT_NAMES = ("gateway", "management", "portal", "upstream")
+
+
+def _base_port(raw: str) -> int:
+    value = _port(raw)
+    if value > 65535 - 3:
+        raise argparse.ArgumentTypeError(f"{value} + 3 is not a port: pick a base up to 65532")
+    return value
+
+
+def ports_of(args: argparse.Namespace) -> list[int]:
+    """Each port: its own flag, else the base port plus its offset."""
+    return [getattr(args, f"{name}_port") or args.base_port + offset
+            for offset, name in enumerate(PORT_NAMES)]
+
+
 def _ttl(raw: str) -> float:
     try:
         value = float(raw)
@@ -41,15 +58,20 @@ def parser() -> argparse.ArgumentParser:
         choices=["127.0.0.1", "localhost"],
         help="loopback address to bind (default 127.0.0.1)",
     )
-    local.add_argument("--gateway-port", type=_port, default=8080)
-    local.add_argument("--management-port", type=_port, default=8081)
-    local.add_argument("--portal-port", type=_port, default=8082)
-    local.add_argument("--upstream-port", type=_port, default=8083)
+    local.add_argument(
+        "--base-port", type=_base_port, default=DEFAULT_BASE_PORT, metavar="N",
+        help="move all four ports at once: gateway N, management N+1, portal N+2, upstream "
+        f"N+3 (default {DEFAULT_BASE_PORT})",
+    )
+    for offset, name in enumerate(PORT_NAMES):
+        local.add_argument(f"--{name}-port", type=_port, default=None, metavar="PORT",
+                           help=f"overrides the base port's choice (base + {offset})")
     local.add_argument(
         "--data-dir",
         type=Path,
-        default=Path(".tollway"),
-        help="where the SQLite store and local.json live (default .tollway)",
+        default=None,
+        help="where the SQLite store and local.json live (default: TOLLWAY_DATA_DIR, else "
+        ".tollway); one running stack per directory",
     )
     local.add_argument(
         "--store",
@@ -81,8 +103,22 @@ def parser() -> argparse.ArgumentParser:
         description="What the clouds run on a schedule (docs/storage.md, Convergence). The "
         "store comes from TOLLWAY_STORE and its settings, SQLite under --data-dir by default.",
     )
-    repair.add_argument("--data-dir", type=Path, default=Path(".tollway"))
+    repair.add_argument("--data-dir", type=Path, default=None,
+                        help="default: TOLLWAY_DATA_DIR, else .tollway")
+    env = sub.add_parser(
+        "env",
+        help="print the running local stack's URLs, admin token and demo key as shell exports",
+        description="Use as: eval \"$(tollway env)\". Works from any directory: the data "
+        "directory is --data-dir, else TOLLWAY_DATA_DIR, else ./.tollway if a stack was "
+        "started there, else the checkout's .tollway (where `make run` keeps it).",
+    )
+    env.add_argument("--data-dir", type=Path, default=None)
     return p
+
+
+def data_dir_of(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
+    """--data-dir, else TOLLWAY_DATA_DIR, else .tollway (relative to where you are)."""
+    return args.data_dir or Path(env.get("TOLLWAY_DATA_DIR") or ".tollway")
 
 
 def repair(data_dir: Path, env: Mapping[str, str]) -> str:
@@ -123,9 +159,19 @@ def jwt_issuers(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[JwtIs
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "env":
+        from functions.local import datadir
+
+        try:
+            where = datadir.find(args.data_dir, os.environ.get("TOLLWAY_DATA_DIR"))
+            sys.stdout.write(datadir.exports(where))
+        except datadir.DataDirError as exc:
+            print(f"tollway: error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "repair":
         try:
-            print(repair(args.data_dir, os.environ))
+            print(repair(data_dir_of(args, os.environ), os.environ))
         except SettingsError as exc:
             print(f"tollway: error: {exc}", file=sys.stderr)
             return 2
@@ -134,13 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         from functions.local.stack import Options, StackError, run
         from shared.settings import trusted_proxies
 
-        ports = [args.gateway_port, args.management_port, args.portal_port, args.upstream_port]
+        ports = ports_of(args)
         if len(set(ports)) != len(ports):
             print("tollway: error: the four ports must differ", file=sys.stderr)
             return 2
         try:
             opts = Options(
-                args.host, *ports, data_dir=args.data_dir, store=args.store,
+                args.host, *ports, data_dir=data_dir_of(args, os.environ), store=args.store,
                 cache_ttl=args.cache_ttl, trusted_proxies=trusted_proxies(os.environ),
                 jwt_issuers=jwt_issuers(args, os.environ),
             )

@@ -68,8 +68,9 @@ def _check_port(host: str, port: int, what: str) -> None:
             s.bind((host, port))
         except OSError:
             raise StackError(
-                f"{what} port {port} on {host} is in use: stop what holds it or pass "
-                f"--{what}-port with another port"
+                f"{what} port {port} on {host} is in use: stop what holds it, or move all "
+                f"four ports with --base-port N (make run ARGS=\"--base-port 9080\") or this "
+                f"one with --{what}-port"
             ) from None
 
 
@@ -222,6 +223,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         demo_key=demo_key,
         demo_url=f"{urls['gateway_url']}/demo/v2/echo/hello",
         store=settings.store,
+        data_dir=str(opts.data_dir.resolve()),
         cache_ttl_seconds=opts.cache_ttl,
         # Issuer and audience only: a shared secret is never written out.
         jwt_issuers=[{"issuer": i.issuer, "audience": i.audience,
@@ -276,7 +278,7 @@ Tollway local stack is up.
   Demo upstream {state["upstream_url"]}
 
   Admin token  {state["admin_token"]}
-  Demo key     {state["demo_key"]}   (consumer con_demo, plan "free": 5 requests/minute)
+  Demo key     {state["demo_key"]}   (consumer con_demo, plan "free": 2 requests/second)
 
   Upstreams on loopback and private addresses are allowed here
   (TOLLWAY_ALLOW_PRIVATE_UPSTREAMS=on), for the demo upstream; a deployment refuses them.
@@ -284,7 +286,8 @@ Tollway local stack is up.
 Try it:
   curl -i -H 'X-Api-Key: {state["demo_key"]}' {state["demo_url"]}
 {_jwt_lines(state)}
-Everything above is also in .tollway/local.json (mode 0600). Ctrl-C stops the stack.
+Everything above is also in {state.get("data_dir", ".tollway")}/local.json (mode 0600);
+`tollway env` prints it as shell exports, from any directory. Ctrl-C stops the stack.
 """
 
 
@@ -322,6 +325,17 @@ async def _serve(opts: Options, apps: list[tuple[str, int, Any]]) -> None:
 
 
 def run(opts: Options) -> None:
+    # One stack per data directory: held until this process ends (functions/local/datadir).
+    from functions.local.datadir import DataDirBusy, StackLock
+
+    opts.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = StackLock(opts.data_dir)
+    try:
+        lock.acquire({f"{name}_url": f"http://{opts.host}:{port}" for name, port in (
+            ("gateway", opts.gateway_port), ("management", opts.management_port),
+            ("portal", opts.portal_port), ("upstream", opts.upstream_port))})
+    except DataDirBusy as exc:
+        raise StackError(str(exc)) from None
     state, apps, sink = prepare(opts)
     print(banner(state), flush=True)
     started = time.monotonic()
