@@ -2,10 +2,16 @@
 ``tollway local`` (gateway, management API, portal) started as a subprocess.
 
 One developer's journey runs through the module in order: sign up, catalog and docs,
-subscribe, a key shown once, a call through the gateway, usage, try it, rotate, revoke.
-A second developer then checks isolation, and an administrator (admin token) manages
-plans, APIs, approvals and suspends the first developer. Screenshots of the main views go
-to /tmp/portal-*.png.
+subscribe, a key shown once, a call through the gateway, usage, try it (on its page and
+inside the API reference, with code samples), rotate, revoke. A second developer changes
+plan instead of holding two, and an administrator (admin token) manages plans, APIs,
+approvals, looks at a consumer's subscriptions and the audit log, and suspends the first
+developer. Every page then passes axe-core (WCAG 2.1 A/AA: no serious or critical
+violation) in light and dark mode, and is saved as a screenshot at 1280x800 and 390x844
+under test-artifacts/portal/ (git-ignored; CI keeps it as an artifact).
+
+Every tab refuses and records any request to a host other than 127.0.0.1: the portal, its
+API reference and the management API's Swagger UI (/v1/docs) work offline, or this fails.
 
 Chromium is not optional here: without /usr/bin/chromium the tests fail (``make test``
 installs it first, see mk/portal.mk).
@@ -24,6 +30,14 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.e2e.portal_support import (
+    ARTIFACTS,
+    SIZES,
+    Tab,
+    axe_violations,
+    describe,
+    screenshot,
+)
 from tests.servers import client, local_stack
 
 pytestmark = pytest.mark.slow
@@ -42,7 +56,7 @@ PORTAL = Path(__file__).resolve().parents[2] / "portal_static"
 PASSWORD = "correct horse battery staple"
 DEV1 = "ada@example.com"
 DEV2 = "grace@example.com"
-SHOTS = Path("/tmp")
+SHOTS = ARTIFACTS / "journey"
 DEADLINE = 20.0  # seconds; the stack's cache TTL is 1 s and metering is a background thread
 
 DEMO_DOC = {
@@ -121,37 +135,6 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-class Tab:
-    """One browser tab (its own sessionStorage) that records script errors."""
-
-    def __init__(self, browser: Browser, stack: dict[str, Any], **viewport: int) -> None:
-        self.context = browser.new_context(
-            viewport={"width": viewport.get("width", 1280), "height": viewport.get("height", 900)},
-            locale="en-US", timezone_id="UTC",
-        )
-        self.context.set_default_timeout(15_000)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", self._console)
-        self.url = stack["portal_url"]
-
-    def _console(self, msg: Any) -> None:
-        # Expected noise: the gateway's missing CORS headers (probed by "Try it") and
-        # resources answering 4xx on purpose (a 404 document, a refused login).
-        expected = ("CORS", "Failed to load resource")
-        if msg.type == "error" and not any(e in msg.text for e in expected):
-            self.errors.append(msg.text)
-
-    def go(self, route: str) -> Page:
-        self.page.goto(f"{self.url}/#{route}")
-        return self.page
-
-    def close(self) -> None:
-        self.context.close()
-        assert not self.errors, f"script errors in the portal: {self.errors}"
-
-
 @pytest.fixture(scope="module")
 def dev(browser, stack) -> Iterator[Tab]:
     """The first developer's tab, kept across the journey."""
@@ -165,8 +148,8 @@ def tab(browser, stack) -> Iterator[Callable[..., Tab]]:
     """Fresh tabs for other people (a second developer, an administrator)."""
     opened: list[Tab] = []
 
-    def make(**viewport: int) -> Tab:
-        opened.append(Tab(browser, stack, **viewport))
+    def make(**options: Any) -> Tab:
+        opened.append(Tab(browser, stack, **options))
         return opened[-1]
 
     yield make
@@ -182,7 +165,8 @@ def admin_headers(stack: dict[str, Any]) -> dict[str, str]:
 
 
 def shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"portal-{name}.png"), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def gateway_get(stack: dict[str, Any], key: str) -> httpx.Response:
@@ -205,7 +189,7 @@ def until_status(stack: dict[str, Any], key: str, wanted: int, passing: set[int]
 
 
 def sign_up(page: Page, email: str, name: str | None = None) -> None:
-    page.get_by_role("link", name="Sign up").click()
+    page.locator("#account").get_by_role("link", name="Sign up").click()
     page.get_by_label("E-mail").fill(email)
     if name:
         page.get_by_label("Name (optional)").fill(name)
@@ -251,11 +235,15 @@ def test_catalog_lists_published_and_deprecated_apis_with_sunset_and_renders_ope
     expect(v1).to_contain_text("deprecated")
     sunset = httpx.get(f"{stack['management_url']}/v1/catalog/demo-v1").json()["sunset_at"]
     expect(v1.locator("time")).to_have_attribute("datetime", sunset)
+    checklist = page.get_by_test_id("getting-started")
+    expect(checklist).to_contain_text("0 of 4 steps done.")
+    expect(checklist.get_by_role("link")).to_have_text(
+        ["Sign up", "Pick a plan", "Create a key", "Try it"])
     shot(page, "catalog")
 
-    v2.get_by_role("link", name="Documentation for demo v2").click()
+    v2.get_by_role("link", name="Read the docs for demo v2").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("demo v2")
-    expect(page.get_by_text(f"{stack['gateway_url']}/demo/v2")).to_be_visible()
+    expect(page.get_by_text(f"{stack['gateway_url']}/demo/v2", exact=True)).to_be_visible()
     get_echo = page.locator("[data-operation='GET /echo/{message}']")
     expect(get_echo).to_contain_text("Echo a message")
     get_echo.locator("summary").click()
@@ -287,6 +275,11 @@ def test_developer_signs_up_subscribes_to_free_and_gets_a_key_shown_once(dev, st
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Keys").click()
     expect(page.get_by_text("You have no keys yet.")).to_be_visible()
+    page = dev.go("/")  # the checklist follows along
+    checklist = page.get_by_test_id("getting-started")
+    expect(checklist).to_contain_text("2 of 4 steps done.")
+    expect(checklist.locator("li.done")).to_have_count(2)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Keys").click()
     page.get_by_label("Name").fill("laptop")
     page.get_by_role("button", name="Create key").click()
     panel = page.locator(".secret-panel")
@@ -330,35 +323,90 @@ def test_usage_view_shows_the_call(dev):
     expect(page.locator("svg.chart title").first).to_contain_text("By hour")
     expect(page.locator("svg.chart rect.s2xx")).to_have_count(1)
 
+    # Every getting-started step is done now: the checklist steps aside.
+    page = dev.go("/")
+    expect(page.locator(".api-card").first).to_be_visible()
+    expect(page.get_by_test_id("getting-started")).to_have_count(0)
 
-def test_try_it_calls_the_gateway_from_the_browser_and_offers_a_working_curl(dev, stack):
+
+def test_try_it_calls_the_gateway_from_the_browser_and_offers_working_code(dev, stack):
     page = dev.go("/try")
-    # The local gateway allows the portal's origin (CORS), so the browser can call it.
-    expect(page.get_by_test_id("cors-note")).to_have_count(0)
     expect(page.get_by_label("Route")).to_contain_text("GET /demo/v2/echo/*")
+    # No probe call: loading the page logs nothing (it used to log a 401 in the console).
+    expect(page.get_by_role("tab", name="curl")).to_be_visible()
+    assert not [e for e in dev.console_errors if "401" in e], dev.console_errors
     page.get_by_label("API key").fill(journey["key"])
-    curl = page.get_by_test_id("curl").input_value()
-    assert journey["key"] in curl and f"{stack['gateway_url']}/demo/v2/echo/hello" in curl
+    curl = page.get_by_role("tabpanel").locator("pre").inner_text()
+    assert f"{stack['gateway_url']}/demo/v2/echo/hello" in curl and "$TOLLWAY_KEY" in curl
+    assert journey["key"] not in page.locator("pre").all_inner_texts()  # samples read the env
     send = page.get_by_role("button", name="Send request")
-    expect(send).to_be_enabled()
     send.click()
     status = page.locator(".status-line .status")
     expect(status).to_have_text(re.compile(r"^(200|429)$"))
+    expect(page.get_by_test_id("cors-note")).to_have_count(0)
     expect(page.get_by_role("table", name="Response headers")).to_contain_text("ratelimit")
+    body = page.get_by_role("region", name="Response body")
+    expect(body).to_have_attribute("tabindex", "0")  # a scrolled body is keyboard-reachable
     shot(page, "try")
 
-    # The command is ready to run: replay exactly what it says.
-    argv = shlex.split(curl)
+    # The command is ready to run: replay exactly what it says, with the key from the env.
+    argv = shlex.split(curl.replace("$TOLLWAY_KEY", journey["key"]))
     assert argv[:2] == ["curl", "-i"] and argv[2] == "-H"
     name, value = argv[3].split(": ", 1)
     with client() as c:
         assert c.get(argv[4], headers={name: value}).status_code in (200, 429)
 
+    # Python and JavaScript, one tab away (arrow keys move between the tabs).
+    page.get_by_role("tab", name="curl").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tab", name="Python")).to_be_focused()
+    expect(page.get_by_role("tabpanel")).to_contain_text('requests.request(\n    "GET"')
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tabpanel")).to_contain_text("await fetch(")
+
     page.get_by_label("Method").select_option("POST")
     page.get_by_label("Request body (JSON)").fill('{"it\'s": 1}')
-    argv = shlex.split(page.get_by_test_id("curl").input_value())
+    page.get_by_role("tab", name="curl").click()
+    argv = shlex.split(page.get_by_role("tabpanel").locator("pre").inner_text())
     assert argv[argv.index("--data") + 1] == '{"it\'s": 1}'
     assert argv[argv.index("-X") + 1] == "POST"
+    page.get_by_role("tab", name="Python").click()
+    expect(page.get_by_role("tabpanel")).to_contain_text('json={"it\'s":1}')
+
+
+def test_the_api_reference_has_code_samples_and_try_it_per_operation(dev, stack):
+    page = dev.go("/catalog/demo-v2")
+    op = page.locator("[data-operation='GET /status/{code}']")
+    op.locator("summary").click()
+    samples = op.get_by_test_id("code-samples")
+    expect(samples.get_by_role("tab")).to_have_text(["curl", "Python", "JavaScript"])
+    expect(samples.get_by_role("tabpanel")).to_contain_text(
+        f"{stack['gateway_url']}/demo/v2/status/200")
+    op.get_by_label("code (path)").fill("418")
+    expect(samples.get_by_role("tabpanel")).to_contain_text("/demo/v2/status/418")
+    samples.get_by_role("tab", name="JavaScript").click()
+    expect(samples.get_by_role("tabpanel")).to_contain_text(
+        f'fetch("{stack["gateway_url"]}/demo/v2/status/418"')
+
+    # Try it, inside the reference, with the key entered once above it.
+    op.get_by_role("button", name="Send request").click()
+    expect(op.get_by_role("alert")).to_contain_text("Enter an API key")
+    page.get_by_label("API key for “Try it”").fill(journey["key"])
+    op.get_by_label("code (path)").fill("201")
+    op.get_by_role("button", name="Send request").click()
+    expect(op.locator(".status-line .status")).to_have_text(re.compile(r"^(201|429)$"))
+    shot(page, "api-doc-try")
+
+
+def test_the_management_api_reference_works_offline(tab, stack):
+    t = tab()
+    page = t.page
+    page.goto(f"{stack['management_url']}/v1/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Tollway management API")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    expect(page.locator(".swagger-ui")).to_contain_text("/v1/auth/signup")
+    screenshot(page, "management-api-docs", "desktop")
+    assert not t.external  # and Tab.close() fails the test on any
 
 
 def test_rotate_with_grace_then_revoke_with_confirmation(dev, stack):
@@ -373,8 +421,20 @@ def test_rotate_with_grace_then_revoke_with_confirmation(dev, stack):
     new = page.get_by_test_id("new-key").input_value()
     assert new != old and new.startswith("tw_")
     expect(page.locator(".secret-panel")).to_contain_text("keeps working until")
-    expect(key_row(page, old)).not_to_contain_text("Never")  # the old key now expires
+    # The two keys share a name: the old one says it was replaced and when it stops.
+    old_row = key_row(page, old)
+    expect(old_row).to_contain_text("old key")
+    expect(old_row).to_contain_text("Replaced by a rotation")
+    expires = old_row.get_by_test_id("expires")
+    expect(expires).to_contain_text(re.compile(r"^expires \w{3} \d+, \d{4}, .* UTC$"))
+    expect(key_row(page, new)).not_to_contain_text("old key")
+    expect(key_row(page, new)).not_to_contain_text("expires")
     expect(page.locator("tbody tr")).to_have_count(2)
+    # "Last used": the old key made the calls above (usage is per account, by hour).
+    last_used = old_row.get_by_test_id("last-used")
+    expect(last_used).to_contain_text(re.compile(r"\d{2}:00\u2013\d{2}:00 UTC"))
+    expect(last_used).to_contain_text("demo v2")
+    shot(page, "keys-rotated")
     assert gateway_get(stack, new).status_code in (200, 429)
     assert gateway_get(stack, old).status_code in (200, 429)  # the grace period
 
@@ -409,6 +469,42 @@ def test_a_second_developer_cannot_see_the_first_ones_keys(tab, stack):
         assert c.get(url, headers=bearer).status_code == 404
         assert c.delete(url, headers=bearer).status_code == 404
         assert c.get(f"{stack['management_url']}/v1/me/keys", headers=bearer).json()["items"] == []
+
+
+def log_in(page: Page, email: str) -> None:
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name="API keys")).to_be_visible()
+
+
+def test_a_developer_changes_plan_instead_of_holding_two_for_one_api(tab, stack):
+    t = tab()
+    page = t.go("/login")
+    log_in(page, DEV2)
+    page = t.go("/plans")
+    expect(page.locator("[data-plan=pro]")).to_be_visible()
+    names = page.locator(".plan-card h2").all_inner_texts()
+    assert names.index("Free") < names.index("Pro"), names  # cheapest first, not by name
+    page.locator("[data-plan=free]").get_by_role("button", name="Subscribe to Free").click()
+    expect(page.locator("[data-plan=free] .sub-state")).to_contain_text("subscribed")
+
+    pro = page.locator("[data-plan=pro]")
+    expect(pro.get_by_role("button", name="Subscribe to Pro")).to_have_count(0)
+    pro.get_by_role("button", name="Switch to Pro").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("moves from Free to Pro")
+    dialog.get_by_role("button", name="Switch to Pro").click()
+    expect(page.locator("#flash")).to_contain_text("You switched from Free to Pro.")
+    expect(page.locator("[data-plan=pro] .sub-state")).to_contain_text("subscribed")
+    expect(page.locator("[data-plan=free] .sub-state")).to_have_count(0)
+    free = page.locator("[data-plan=free]")
+    expect(free.get_by_role("button", name="Switch to Free")).to_be_visible()
+    shot(page, "plans-switched")
+
+    bearer = {"Authorization": f"Bearer {session_token(page)}"}
+    subs = httpx.get(f"{stack['management_url']}/v1/me/subscriptions", headers=bearer).json()
+    assert [(s["plan_id"], s["status"]) for s in subs["items"]] == [("pro", "active")]
 
 
 def test_problem_documents_are_shown_as_readable_messages(tab):
@@ -454,22 +550,37 @@ def test_admin_manages_plans_and_approves_a_subscription(tab, dev, stack):
     page.locator(".plan-form").get_by_role("button", name="Save changes").click()
     expect(row).to_contain_text("120 requests per minute")
 
-    # The developer asks for it: pending until an administrator approves.
+    # The developer (on Free, which grants the same API) asks to switch: Free keeps
+    # working until an administrator approves, and approval replaces it.
     dpage = dev.go("/plans")
+    expect(dpage.locator("[data-plan=pro]")).to_be_visible()
+    names = dpage.locator(".plan-card h2").all_inner_texts()
+    assert names.index("Free") < names.index("Partner") < names.index("Pro"), names  # by price
     partner = dpage.locator(".plan-card").filter(has_text="Partner")
     expect(partner).to_contain_text("$10.00 / month")
-    partner.get_by_role("button", name="Request Partner").click()
+    expect(partner.get_by_role("button", name="Request Partner")).to_have_count(0)
+    partner.get_by_role("button", name="Request a switch to Partner").click()
+    dialog = dpage.get_by_role("dialog")
+    expect(dialog).to_contain_text("Your Free plan keeps working until then")
+    dialog.get_by_role("button", name="Request a switch to Partner").click()
     partner = dpage.locator(".plan-card").filter(has_text="Partner")
     expect(partner).to_contain_text("pending approval")
+    expect(partner).to_contain_text("your Free plan keeps working")
+    expect(dpage.locator("[data-plan=free] .sub-state")).to_contain_text("subscribed")
     expect(dpage.locator("#flash")).to_contain_text("pending approval")
     shot(dpage, "plans-pending")
 
     admin_section(page, "Approvals")
     pending = page.locator("tbody tr").filter(has_text="Ada's app")
+    expect(pending).to_contain_text(DEV1)  # who asked, by e-mail
+    expect(pending).to_contain_text("Partner")
     pending.get_by_role("button", name="Approve").click()
     expect(page.get_by_text("No subscription is waiting for approval.")).to_be_visible()
     dpage.reload()
     expect(dpage.locator(".plan-card").filter(has_text="Partner")).to_contain_text("subscribed")
+    expect(dpage.locator("[data-plan=free] .sub-state")).to_have_count(0)  # replaced
+    expect(dpage.locator("[data-plan=free]").get_by_role(
+        "button", name="Switch to Free")).to_be_visible()
 
     # Retire it: gone from the developers' list of plans open for subscription.
     admin_section(page, "Plans")
@@ -526,7 +637,7 @@ def test_admin_moves_an_api_along_its_lifecycle(tab, stack):
     page = t.go("/")
     weather = page.locator(".api-card").filter(has_text="weather")
     expect(weather).to_contain_text(f"sunset Dec 31, {sunset_year}")
-    weather.get_by_role("link", name="Documentation for weather v1").click()
+    weather.get_by_role("link", name="Read the docs for weather v1").click()
     expect(page.locator("[data-operation='GET /forecast']")).to_contain_text("Tomorrow's forecast")
 
 
@@ -540,6 +651,30 @@ def test_admin_sees_usage_and_audit_and_suspends_the_developer(tab, dev, stack):
     expect(page.get_by_role("heading", name="Usage of Ada's app")).to_be_visible()
     expect(page.locator("svg.chart rect.s2xx").first).to_be_visible()
     shot(page, "admin-usage")
+
+    # A consumer's subscriptions and per-consumer overrides, one click from the list.
+    admin_section(page, "Consumers")
+    row = page.locator("tr[data-consumer]").filter(has_text="Ada's app")
+    expect(row).to_contain_text(DEV1)  # the owner by e-mail, not an account id
+    consumer_id = row.get_attribute("data-consumer")
+    subs = httpx.get(f"{stack['management_url']}/v1/admin/consumers/{consumer_id}/subscriptions",
+                     headers=admin_headers(stack)).json()["items"]
+    partner = next(s for s in subs if s["status"] == "active")
+    with client() as c:
+        r = c.patch(f"{stack['management_url']}/v1/admin/consumers/{consumer_id}/subscriptions/"
+                    f"{partner['id']}", json={"overrides": {"rate_per_minute": 300}},
+                    headers=admin_headers(stack))
+        assert r.status_code == 200, r.text
+    row.get_by_role("link", name="Subscriptions of Ada's app").click()
+    detail = page.get_by_test_id("consumer-detail")
+    expect(detail).to_contain_text(DEV1)
+    subs_table = page.get_by_role("region", name="Subscriptions of Ada's app")
+    active = subs_table.locator("tr[data-subscription]").filter(has_text="active")
+    expect(active).to_contain_text("Partner")
+    expect(active.get_by_test_id("overrides")).to_have_text("300 requests per minute (plan: 120)")
+    expect(subs_table.locator("tr[data-subscription]").filter(has_text="Free")).to_contain_text(
+        "cancelled")
+    shot(page, "admin-consumer")
 
     admin_section(page, "Consumers")
     row = page.locator("tr[data-consumer]").filter(has_text="Ada's app")
@@ -559,7 +694,20 @@ def test_admin_sees_usage_and_audit_and_suspends_the_developer(tab, dev, stack):
     entry = page.locator("tr[data-audit]")
     expect(entry).to_have_count(1)
     expect(entry).to_contain_text("unpaid invoice")
-    expect(entry).to_contain_text("admin-token")
+    expect(entry.get_by_test_id("actor")).to_have_text("Admin token")
+    expect(entry).to_contain_text(DEV1)  # the consumer's owner, by e-mail
+    # Developers' own actions show their e-mail, and the log filters by it too.
+    page.get_by_label("Action").fill("key.rotate")
+    page.get_by_label("Actor (e-mail or id)").fill(DEV1)
+    page.get_by_role("button", name="Filter").click()
+    entry = page.locator("tr[data-audit]")
+    expect(entry).to_have_count(1)
+    expect(entry.get_by_test_id("actor")).to_have_text(DEV1)
+    entry.get_by_role("button", name=re.compile("^Changes")).click()
+    expect(page.get_by_role("region", name="After key.rotate")).to_be_visible()
+    # Readable at 1280 px: the table fits the page, nothing scrolls sideways.
+    wrap = page.get_by_role("region", name="Audit log")
+    assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth"), "the audit log scrolls at 1280"
     shot(page, "admin-audit")
 
     # The suspended developer gets a readable 403 when creating a key.
@@ -599,10 +747,7 @@ def test_the_portal_never_parses_html_and_keeps_keys_out_of_storage():
 def test_small_screens_get_a_usable_layout(tab, stack):
     t = tab(width=390, height=844)
     page = t.go("/login")
-    page.get_by_label("E-mail").fill(DEV2)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page.get_by_role("heading", level=1, name="API keys")).to_be_visible()
+    log_in(page, DEV2)
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Try it")).to_be_attached()
     # Nothing wider than the screen but the scrollable table wrappers.
@@ -613,3 +758,84 @@ def test_small_screens_get_a_usable_layout(tab, stack):
     expect(page.locator(".api-card").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     shot(page, "mobile-catalog")
+
+
+# --- every page: axe-core in light and dark, screenshots at two sizes --------------------------
+
+ANONYMOUS_PAGES = [("catalog", "/"), ("api-reference", "/catalog/demo-v2"), ("plans", "/plans"),
+                   ("login", "/login"), ("signup", "/signup")]
+DEVELOPER_PAGES = [("catalog-developer", "/"), ("api-reference-developer", "/catalog/demo-v2"),
+                   ("plans-developer", "/plans"), ("keys", "/keys"), ("usage", "/usage"),
+                   ("try-it", "/try")]
+ADMIN_PAGES = [("admin-plans", "/admin/plans"), ("admin-apis", "/admin/apis"),
+               ("admin-consumers", "/admin/consumers"),
+               ("admin-consumer", "/admin/consumers?id={consumer}"),
+               ("admin-approvals", "/admin/approvals"),
+               ("admin-usage", "/admin/usage?consumer={consumer}"),
+               ("admin-audit", "/admin/audit")]
+
+
+def a_developer_with_history(stack: dict[str, Any]) -> dict[str, Any]:
+    """A developer who subscribed, rotated a key and called the API (through the API, so
+    the pages have something to show), as the session the portal would keep."""
+    m = stack["management_url"]
+    with client() as c:
+        r = c.post(f"{m}/v1/auth/signup", json={"email": "linus@example.com", "password": PASSWORD,
+                                                 "name": "Linus's tools"})
+        assert r.status_code == 201, r.text
+        s = r.json()
+        bearer = {"Authorization": f"Bearer {s['access_token']}"}
+        assert c.post(f"{m}/v1/me/subscriptions", json={"plan_id": "free"},
+                      headers=bearer).status_code == 201
+        key = c.post(f"{m}/v1/me/keys", json={"name": "ci"}, headers=bearer).json()
+        rotated = c.post(f"{m}/v1/me/keys/{key['id']}/rotate", json={"grace_seconds": 3600},
+                         headers=bearer).json()
+        until_status(stack, rotated["key"], 200, passing={401, 403})
+    return {"kind": "developer", "token": s["access_token"], "role": s["role"],
+            "expiresAt": s["expires_at"], "accountId": s["account_id"],
+            "consumerId": s["consumer_id"], "email": "linus@example.com"}
+
+
+def open_page(t: Tab, route: str) -> Page:
+    page = t.go(route)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.locator("main .loading")).to_have_count(0)
+    for summary in page.locator("details.operation > summary").all():
+        summary.click()  # the reference: code samples and try it are inside each operation
+    return page
+
+
+def test_every_page_passes_axe_in_light_and_dark_and_is_screenshotted(tab, stack):
+    session = a_developer_with_history(stack)
+    admin = {"kind": "admin", "token": stack["admin_token"], "role": "admin",
+             "email": "Administrator"}
+    pages = [(None, ANONYMOUS_PAGES), (session, DEVELOPER_PAGES), (admin, ADMIN_PAGES)]
+    failures: dict[str, list[dict[str, Any]]] = {}
+    shots = 0
+    # axe is really looking: a nameless button on a portal page is a critical violation.
+    probe = tab()
+    page = open_page(probe, "/login")
+    page.evaluate("document.querySelector('main').append(document.createElement('button'))")
+    assert "button-name" in [v["id"] for v in axe_violations(page)]
+    for who, routes in pages:
+        t = tab(width=SIZES["desktop"][0], height=SIZES["desktop"][1])
+        if who is not None:
+            t.login_as(who)
+        for name, route in routes:
+            route = route.format(consumer=session["consumerId"])
+            for scheme in ("light", "dark"):
+                t.page.emulate_media(color_scheme=scheme)
+                page = open_page(t, route)
+                found = axe_violations(page)
+                if found:
+                    failures[f"{name} ({scheme})"] = found
+                screenshot(page, name, "desktop", scheme)
+                shots += 1
+                if scheme == "light":
+                    page.set_viewport_size(dict(zip(("width", "height"), SIZES["mobile"])))
+                    screenshot(page, name, "mobile", scheme)
+                    shots += 1
+                    page.set_viewport_size(dict(zip(("width", "height"), SIZES["desktop"])))
+    assert not failures, describe(failures)  # type: ignore[arg-type]
+    assert shots == 3 * sum(len(r) for _, r in pages)
+    assert len(list(ARTIFACTS.glob("*-390x844-light.png"))) >= shots // 3

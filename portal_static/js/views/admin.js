@@ -3,8 +3,42 @@
 import { api, fetchAll } from "../api.js";
 import { actionsCell, add, badge, button, clear, field, fmt, h, nextId, table, time } from "../dom.js";
 import { busy, flash, loading, openDialog } from "../ui.js";
-import { apisText, limitLines, priceLines } from "./plans.js";
+import { apisText, limitLines, priceLines, sortPlans } from "./plans.js";
 import { WINDOWS, controls, drawUsage } from "./usage.js";
+
+/**
+ * Who is who: account id -> e-mail, consumer id -> {name, email}. From the admin lists
+ * (bounded pages), so tables can show people instead of ids.
+ */
+async function directory() {
+  const [accounts, consumers] = await Promise.all([
+    fetchAll("/v1/admin/accounts").catch(() => []),
+    fetchAll("/v1/admin/consumers").catch(() => []),
+  ]);
+  const emails = new Map(accounts.map((a) => [a.id, a.email]));
+  const byConsumer = new Map(consumers.map((c) => [c.id, { ...c, email: emails.get(c.owner) || "" }]));
+  return {
+    emails,
+    consumers: byConsumer,
+    actor: (id) => (id === "admin-token" ? "Admin token" : emails.get(id) || id),
+    consumer: (id) => byConsumer.get(id) || { id, name: id, email: "" },
+  };
+}
+
+const LIMIT_LABELS = {
+  rate_per_second: "per second", rate_per_minute: "per minute",
+  quota_per_day: "per day", quota_per_month: "per month",
+};
+
+/** {"rate_per_minute": 100} -> ["100 requests per minute (plan: 5)"] */
+function overrideLines(overrides, plan) {
+  return Object.entries(overrides || {}).map(([name, value]) => {
+    const unit = LIMIT_LABELS[name] || name;
+    const now = value === null ? `no limit ${unit}` : `${fmt.n(value)} requests ${unit}`;
+    const was = plan && plan[name] !== undefined ? (plan[name] === null ? "no limit" : fmt.n(plan[name])) : null;
+    return was === null ? now : `${now} (plan: ${was})`;
+  });
+}
 
 const TABS = [
   ["plans", "Plans"], ["apis", "APIs"], ["consumers", "Consumers"],
@@ -118,7 +152,7 @@ async function plansSection(body, errors) {
   }
 
   async function refresh() {
-    const plans = await fetchAll("/v1/admin/plans", { include_retired: true });
+    const plans = sortPlans(await fetchAll("/v1/admin/plans", { include_retired: true }));
     clear(listSlot, table(["Plan", "Price", "Limits", "APIs", "Approval", "State", "Actions"], plans.map((p) => {
       const price = priceLines(p);
       return h("tr", { "data-plan": p.id, class: p.retired ? "inactive" : null },
@@ -218,50 +252,93 @@ async function apisSection(body, errors) {
 
 // --- consumers ----------------------------------------------------------------------------
 
-async function consumersSection(body, errors) {
+async function consumersSection(body, errors, query) {
+  if (query.get("id")) {
+    await consumerDetail(body, errors, query.get("id"));
+    return;
+  }
   const listSlot = h("div", {}, loading());
   const filter = h("select", { id: "consumer-status" },
     h("option", { value: "" }, "All"), h("option", { value: "active" }, "Active"), h("option", { value: "suspended" }, "Suspended"));
   filter.addEventListener("change", () => refresh());
 
-  async function change(consumer, action, btn) {
-    const reason = h("textarea", { name: "reason", rows: "2", maxlength: "500" });
-    const suspend = action === "suspend";
-    const values = await openDialog({
-      title: `${suspend ? "Suspend" : "Resume"} “${consumer.name}”?`, danger: suspend,
-      message: suspend
-        ? "Every key of this consumer is refused at the gateway (403) within a few seconds, and it cannot create keys or subscribe."
-        : "Its keys work again within a few seconds.",
-      content: [field("Reason (recorded in the audit log)", reason)],
-      confirmLabel: suspend ? "Suspend consumer" : "Resume consumer",
-    });
-    if (!values) return;
-    await busy(btn, errors, async () => {
-      await api(`/v1/admin/consumers/${encodeURIComponent(consumer.id)}/${action}`, {
-        method: "POST", body: { reason: values.reason || "" },
-      });
-      flash(`“${consumer.name}” is ${suspend ? "suspended" : "active again"}.`);
-      await refresh();
-    });
-  }
-
   async function refresh() {
-    const consumers = await fetchAll("/v1/admin/consumers", { status: filter.value });
-    clear(listSlot, table(["Consumer", "Status", "Owner account", "Created", "Actions"], consumers.map((c) =>
+    const [consumers, people] = await Promise.all([
+      fetchAll("/v1/admin/consumers", { status: filter.value }), directory(),
+    ]);
+    clear(listSlot, table(["Consumer", "Status", "Owner", "Created", "Actions"], consumers.map((c) =>
       h("tr", { "data-consumer": c.id },
-        h("th", { scope: "row" }, c.name, h("div", { class: "hint" }, h("code", {}, c.id))),
+        h("th", { scope: "row" }, h("a", { href: `#/admin/consumers?id=${encodeURIComponent(c.id)}` }, c.name), h("div", { class: "hint" }, h("code", {}, c.id))),
         h("td", {}, badge(c.status)),
-        h("td", {}, c.owner ? h("code", {}, c.owner) : "— (made by an admin)"),
+        h("td", {}, c.owner ? people.actor(c.owner) : "— (made by an admin)"),
         h("td", {}, time(c.created_at)),
         actionsCell(
+          h("a", { class: "btn", href: `#/admin/consumers?id=${encodeURIComponent(c.id)}`, "aria-label": `Subscriptions of ${c.name}` }, "Subscriptions"),
           h("a", { class: "btn", href: `#/admin/usage?consumer=${encodeURIComponent(c.id)}`, "aria-label": `Usage of ${c.name}` }, "Usage"),
           c.status === "active"
-            ? button("Suspend", { class: "btn btn-danger", "aria-label": `Suspend ${c.name}`, on: { click: (e) => change(c, "suspend", e.currentTarget) } })
-            : button("Resume", { "aria-label": `Resume ${c.name}`, on: { click: (e) => change(c, "resume", e.currentTarget) } })))),
+            ? button("Suspend", { class: "btn btn-danger", "aria-label": `Suspend ${c.name}`, on: { click: (e) => changeStatus(c, "suspend", e.currentTarget, errors, refresh) } })
+            : button("Resume", { "aria-label": `Resume ${c.name}`, on: { click: (e) => changeStatus(c, "resume", e.currentTarget, errors, refresh) } })))),
     { caption: "Consumers", empty: "No consumers match." }));
   }
   add(body, h("div", { class: "toolbar" }, h("span", { class: "field inline" }, h("label", { for: "consumer-status" }, "Status"), filter)), listSlot);
   await refresh();
+}
+
+async function changeStatus(consumer, action, btn, errors, refresh) {
+  const reason = h("textarea", { name: "reason", rows: "2", maxlength: "500" });
+  const suspend = action === "suspend";
+  const values = await openDialog({
+    title: `${suspend ? "Suspend" : "Resume"} “${consumer.name}”?`, danger: suspend,
+    message: suspend
+      ? "Every key of this consumer is refused at the gateway (403) within a few seconds, and it cannot create keys or subscribe."
+      : "Its keys work again within a few seconds.",
+    content: [field("Reason (recorded in the audit log)", reason)],
+    confirmLabel: suspend ? "Suspend consumer" : "Resume consumer",
+  });
+  if (!values) return;
+  await busy(btn, errors, async () => {
+    await api(`/v1/admin/consumers/${encodeURIComponent(consumer.id)}/${action}`, {
+      method: "POST", body: { reason: values.reason || "" },
+    });
+    flash(`“${consumer.name}” is ${suspend ? "suspended" : "active again"}.`);
+    await refresh();
+  });
+}
+
+/** One consumer: who owns it, its subscriptions with plan and per-consumer overrides. */
+async function consumerDetail(body, errors, id) {
+  const [consumer, subs, plans, people] = await Promise.all([
+    api(`/v1/admin/consumers/${encodeURIComponent(id)}`),
+    fetchAll(`/v1/admin/consumers/${encodeURIComponent(id)}/subscriptions`),
+    fetchAll("/v1/admin/plans", { include_retired: true }),
+    directory(),
+  ]);
+  const planById = new Map(plans.map((p) => [p.id, p]));
+  const order = { active: 0, pending: 1, cancelled: 2 };
+  subs.sort((a, b) => order[a.status] - order[b.status] || b.created_at.localeCompare(a.created_at));
+  add(body,
+    h("p", { class: "crumbs" }, h("a", { href: "#/admin/consumers" }, "Consumers"), " / ", consumer.name),
+    h("section", { class: "card", "aria-labelledby": "consumer-title", "data-testid": "consumer-detail" },
+      h("h2", { id: "consumer-title" }, consumer.name, " ", badge(consumer.status)),
+      h("dl", { class: "facts" },
+        h("dt", {}, "Consumer id"), h("dd", {}, h("code", {}, consumer.id)),
+        h("dt", {}, "Owner"), h("dd", {}, consumer.owner ? people.actor(consumer.owner) : "— (made by an admin)"),
+        h("dt", {}, "Created"), h("dd", {}, time(consumer.created_at, true))),
+      h("div", { class: "actions" },
+        h("a", { class: "btn", href: `#/admin/usage?consumer=${encodeURIComponent(consumer.id)}` }, "Usage"),
+        h("a", { class: "btn", href: `#/admin/audit?consumer_id=${encodeURIComponent(consumer.id)}` }, "Audit log"))),
+    h("section", { "aria-labelledby": "consumer-subs" },
+      h("h2", { id: "consumer-subs" }, "Subscriptions"),
+      table(["Plan", "Status", "Limits", "Overrides", "Since"], subs.map((s) => {
+        const plan = planById.get(s.plan_id);
+        const overrides = overrideLines(s.overrides, plan);
+        return h("tr", { "data-subscription": s.id, class: s.status === "cancelled" ? "inactive" : null },
+          h("th", { scope: "row" }, plan ? plan.name : s.plan_id, plan && plan.retired ? [" ", badge("retired")] : null, h("div", { class: "hint" }, h("code", {}, s.id))),
+          h("td", {}, badge(s.status === "pending" ? "pending approval" : s.status, s.status === "cancelled" ? "revoked" : s.status)),
+          h("td", {}, plan ? limitLines(plan).map((l) => h("div", {}, l)) : "—"),
+          h("td", { "data-testid": "overrides" }, overrides.length ? overrides.map((l) => h("div", {}, l)) : "None"),
+          h("td", {}, time(s.created_at)));
+      }), { caption: `Subscriptions of ${consumer.name}`, empty: "This consumer has no subscriptions." })));
 }
 
 // --- approvals ----------------------------------------------------------------------------
@@ -276,19 +353,21 @@ async function approvalsSection(body, errors) {
     });
   }
   async function refresh() {
-    const [subs, consumers] = await Promise.all([
+    const [subs, people, plans] = await Promise.all([
       fetchAll("/v1/admin/subscriptions", { status: "pending" }),
-      fetchAll("/v1/admin/consumers"),
+      directory(),
+      fetchAll("/v1/admin/plans", { include_retired: true }),
     ]);
-    const names = new Map(consumers.map((c) => [c.id, c.name]));
+    const planNames = new Map(plans.map((p) => [p.id, p.name]));
     clear(listSlot, table(["Consumer", "Plan", "Requested", "Actions"], subs.map((s) =>
       h("tr", { "data-subscription": s.id },
-        h("th", { scope: "row" }, names.get(s.consumer_id) || s.consumer_id, h("div", { class: "hint" }, h("code", {}, s.consumer_id))),
-        h("td", {}, h("code", {}, s.plan_id)),
+        h("th", { scope: "row" }, h("a", { href: `#/admin/consumers?id=${encodeURIComponent(s.consumer_id)}` }, people.consumer(s.consumer_id).name),
+          h("div", { class: "hint" }, people.consumer(s.consumer_id).email || h("code", {}, s.consumer_id))),
+        h("td", {}, planNames.get(s.plan_id) || h("code", {}, s.plan_id)),
         h("td", {}, time(s.created_at, true)),
         actionsCell(
-          button("Approve", { class: "btn btn-primary", on: { click: (e) => decide(s, "approve", e.currentTarget) } }),
-          button("Reject", { class: "btn btn-danger", on: { click: (e) => decide(s, "reject", e.currentTarget) } })))),
+          button("Approve", { class: "btn btn-primary", "aria-label": `Approve ${people.consumer(s.consumer_id).name}: ${planNames.get(s.plan_id) || s.plan_id}`, on: { click: (e) => decide(s, "approve", e.currentTarget) } }),
+          button("Reject", { class: "btn btn-danger", "aria-label": `Reject ${people.consumer(s.consumer_id).name}: ${planNames.get(s.plan_id) || s.plan_id}`, on: { click: (e) => decide(s, "reject", e.currentTarget) } })))),
     { caption: "Subscriptions awaiting approval", empty: "No subscription is waiting for approval." }));
   }
   add(body, listSlot);
@@ -347,30 +426,50 @@ async function auditSection(body, errors, query) {
   const more = button("Load more", { hidden: true });
   let cursor = null;
 
-  function row(e) {
-    const changes = e.before || e.after
-      ? h("details", {}, h("summary", {}, "Changes"),
-        e.before ? [h("h4", {}, "Before"), h("pre", {}, JSON.stringify(e.before, null, 2))] : null,
-        e.after ? [h("h4", {}, "After"), h("pre", {}, JSON.stringify(e.after, null, 2))] : null)
-      : "—";
-    return h("tr", { "data-audit": e.id },
-      h("td", {}, time(e.at, true)),
-      h("td", {}, h("code", {}, e.actor), h("div", { class: "hint" }, e.actor_role)),
+  let people = null;
+
+  /** Two rows per entry: the facts, and (on demand) the before/after documents full width. */
+  function rows(e) {
+    const who = people.actor(e.actor);
+    const consumer = e.consumer_id ? people.consumer(e.consumer_id) : null;
+    const detailsId = `audit-${e.id}`;
+    const hasChanges = Boolean(e.before || e.after);
+    const toggle = hasChanges ? button("Changes", {
+      class: "btn btn-small", "aria-expanded": "false", "aria-controls": detailsId,
+      "aria-label": `Changes of ${e.action} ${e.target_id}`,
+      on: { click: () => {
+        const open = toggle.getAttribute("aria-expanded") !== "true";
+        toggle.setAttribute("aria-expanded", String(open));
+        detail.hidden = !open;
+      } },
+    }) : null;
+    const detail = h("tr", { class: "audit-detail", id: detailsId, hidden: true },
+      h("td", { colspan: "6" }, h("div", { class: "changes" },
+        e.before ? h("div", {}, h("h4", {}, "Before"), h("pre", { tabindex: "0", role: "region", "aria-label": `Before ${e.action}` }, JSON.stringify(e.before, null, 2))) : null,
+        e.after ? h("div", {}, h("h4", {}, "After"), h("pre", { tabindex: "0", role: "region", "aria-label": `After ${e.action}` }, JSON.stringify(e.after, null, 2))) : null)));
+    return [h("tr", { "data-audit": e.id },
+      h("td", { class: "nowrap" }, time(e.at, true)),
+      h("td", { class: "who" }, h("span", { "data-testid": "actor", title: e.actor }, who), h("div", { class: "hint" }, e.actor_role)),
       h("th", { scope: "row" }, h("code", {}, e.action)),
-      h("td", {}, `${e.target_type} `, h("code", {}, e.target_id)),
-      h("td", {}, e.consumer_id ? h("code", {}, e.consumer_id) : "—"),
+      h("td", {}, `${e.target_type} `, h("code", {}, e.target_id),
+        consumer ? h("div", { class: "hint" }, "of ", h("a", { href: `#/admin/consumers?id=${encodeURIComponent(consumer.id)}` }, consumer.name), consumer.email ? ` (${consumer.email})` : "") : null),
       h("td", {}, e.note || "—"),
-      h("td", {}, changes));
+      h("td", {}, toggle || "—")), hasChanges ? detail : null];
   }
 
   async function load(reset, btn) {
     await busy(btn, errors, async () => {
       if (reset) { cursor = null; clear(tbody); }
       const q = { limit: 50, cursor };
+      people = people || await directory();
       for (const [name, el] of Object.entries(inputs)) q[name] = el.value.trim();
+      if (q.actor.includes("@")) { // an e-mail: the log is filtered by account id
+        const found = [...people.emails].find(([, email]) => email === q.actor.toLowerCase());
+        q.actor = found ? found[0] : q.actor;
+      }
       const page = await api("/v1/admin/audit", { query: q });
-      tbody.append(...page.items.map(row));
-      if (!tbody.children.length) tbody.append(h("tr", {}, h("td", { colspan: "7", class: "empty" }, "No entries match.")));
+      for (const e of page.items) tbody.append(...rows(e).filter(Boolean));
+      if (!tbody.children.length) tbody.append(h("tr", {}, h("td", { colspan: "6", class: "empty" }, "No entries match.")));
       cursor = page.next_cursor;
       more.hidden = !cursor;
     });
@@ -378,7 +477,7 @@ async function auditSection(body, errors, query) {
   more.addEventListener("click", () => load(false, more));
   const apply = h("button", { type: "submit", class: "btn btn-primary" }, "Filter");
   const form = h("form", { class: "filters", "aria-label": "Filter the audit log" },
-    field("Action", inputs.action, "e.g. key.revoke"), field("Actor", inputs.actor),
+    field("Action", inputs.action, "e.g. key.revoke"), field("Actor (e-mail or id)", inputs.actor),
     field("Consumer id", inputs.consumer_id), field("Target id", inputs.target_id),
     h("div", { class: "actions" }, apply));
   form.addEventListener("submit", (event) => { event.preventDefault(); load(true, apply); });
@@ -386,7 +485,7 @@ async function auditSection(body, errors, query) {
     h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Audit log" },
       h("table", { class: "audit" },
         h("caption", { class: "visually-hidden" }, "Audit log, newest first"),
-        h("thead", {}, h("tr", {}, ["When", "Actor", "Action", "Target", "Consumer", "Note", "Details"].map((x) => h("th", { scope: "col" }, x)))),
+        h("thead", {}, h("tr", {}, ["When", "Who", "Action", "Target", "Note", "Changes"].map((x) => h("th", { scope: "col" }, x)))),
         tbody)),
     h("div", { class: "actions" }, more));
   await load(true);

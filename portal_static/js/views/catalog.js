@@ -1,9 +1,44 @@
 // The catalog (published and deprecated APIs) and one API with its OpenAPI document.
 
-import { ApiError, api, config, fetchAll } from "../api.js";
-import { add, badge, h, table, time } from "../dom.js";
+import { ApiError, api, config, fetchAll, isDeveloper } from "../api.js";
+import { add, badge, field, h, table, time } from "../dom.js";
 import { errorBox } from "../ui.js";
 import { renderOpenApi } from "./openapi.js";
+
+/**
+ * The first steps, ticked off from what the developer has done: an account, an active
+ * plan, a key, a call in the last 30 days. A visitor sees the same list, nothing ticked.
+ */
+async function gettingStarted() {
+  const done = { account: false, plan: false, key: false, call: false };
+  if (isDeveloper()) {
+    done.account = true;
+    const end = new Date().toISOString().slice(0, 10);
+    const start = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
+    const [subs, keys, usage] = await Promise.all([
+      fetchAll("/v1/me/subscriptions"), fetchAll("/v1/me/keys"),
+      api("/v1/me/usage", { query: { granularity: "day", start, end } }).catch(() => null),
+    ]);
+    done.plan = subs.some((s) => s.status === "active");
+    done.key = keys.some((k) => k.state === "active");
+    done.call = Boolean(usage && usage.total.requests > 0);
+  }
+  const steps = [
+    ["account", "Create a developer account", "#/signup", "Sign up"],
+    ["plan", "Subscribe to a plan that grants the API", "#/plans", "Pick a plan"],
+    ["key", "Create an API key (shown once: store it)", "#/keys", "Create a key"],
+    ["call", "Make your first call with the key in the X-Api-Key header", "#/try", "Try it"],
+  ];
+  const count = steps.filter(([id]) => done[id]).length;
+  if (count === steps.length) return null; // all done: out of the way
+  return h("section", { class: "card checklist", "aria-labelledby": "start-title", "data-testid": "getting-started" },
+    h("h2", { id: "start-title" }, "Getting started"),
+    h("p", { class: "hint" }, `${count} of ${steps.length} steps done.`),
+    h("ol", {}, steps.map(([id, text, href, action]) => h("li", { class: done[id] ? "done" : null, "data-step": id },
+      h("span", { class: "check-mark", "aria-hidden": "true" }, done[id] ? "✓" : ""),
+      h("span", {}, text, h("span", { class: "visually-hidden" }, done[id] ? " (done)" : " (to do)")),
+      done[id] ? null : h("a", { href, class: "step-link" }, action)))));
+}
 
 function sortApis(apis) {
   return [...apis].sort((a, b) => a.name.localeCompare(b.name) || b.version.localeCompare(a.version, "en", { numeric: true }));
@@ -18,7 +53,8 @@ export async function list(view) {
   const apis = sortApis(await fetchAll("/v1/catalog"));
   add(view, 
     h("h1", {}, "API catalog"),
-    h("p", { class: "lead" }, "Every API you can call through the Tollway gateway. Subscribe to a plan that grants an API, create a key, and call it at the gateway address."));
+    h("p", { class: "lead" }, "Every API you can call through the Tollway gateway. Subscribe to a plan that grants an API, create a key, and call it at the gateway address."),
+    await gettingStarted());
   if (!apis.length) {
     add(view, h("p", { class: "empty" }, "No API is published yet."));
     return;
@@ -31,7 +67,7 @@ export async function list(view) {
       h("p", {}, item.description || "No description."),
       h("p", { class: "meta" }, h("code", {}, item.base_path), ` · ${item.routes.length} route${item.routes.length === 1 ? "" : "s"}`),
       sunsetNote(item),
-      h("a", { class: "more", href: `#/catalog/${encodeURIComponent(item.id)}`, "aria-label": `Documentation for ${item.name} ${item.version}` }, "Read the docs →")))));
+      h("a", { class: "more", href: `#/catalog/${encodeURIComponent(item.id)}` }, "Read the docs", h("span", { class: "visually-hidden" }, ` for ${item.name} ${item.version}`), h("span", { "aria-hidden": "true" }, " →"))))));
 }
 
 export async function detail(view, { args }) {
@@ -45,6 +81,7 @@ export async function detail(view, { args }) {
     docError = err;
   }
   const gatewayBase = `${config.gatewayUrl.replace(/\/$/, "")}${item.base_path}`;
+  const keyInput = h("input", { type: "password", name: "key", spellcheck: "false", autocomplete: "off", placeholder: "tw_…" });
   add(view, 
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Catalog"), " / ", `${item.name} ${item.version}`),
     h("div", { class: "title-row" }, h("h1", {}, `${item.name} `, h("span", { class: "version" }, item.version)), badge(item.lifecycle)),
@@ -67,7 +104,10 @@ export async function detail(view, { args }) {
           h("td", {}, h("code", {}, `${item.base_path}${r.path}`)))), { caption: "Routes" })),
     h("section", { "aria-labelledby": "doc-title", class: "openapi" },
       h("h2", { id: "doc-title" }, "API reference"),
-      doc ? renderOpenApi(doc)
+      doc ? [
+        h("div", { class: "card key-bar" }, field("API key for “Try it”", keyInput,
+          "Each operation below has code samples and a Try it form that calls the gateway with this key. It stays in this page: it is not stored.")),
+        renderOpenApi(doc, { baseUrl: gatewayBase, keyInput })]
         : docError instanceof ApiError && docError.status === 404
           ? h("p", { class: "empty" }, "This API has no OpenAPI document yet. The routes above are what the gateway serves.")
           : errorBox(docError)));

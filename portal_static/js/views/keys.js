@@ -4,6 +4,47 @@ import { api, fetchAll } from "../api.js";
 import { actionsCell, add, badge, button, clear, field, fmt, h, table, time } from "../dom.js";
 import { busy, flash, loading, openDialog, secretPanel, showError } from "../ui.js";
 
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** "2026-01-05T14" / "2026-01-05" -> [start, end) in ms. */
+function periodBounds(period) {
+  const hourly = period.length > 10;
+  const start = Date.parse(hourly ? `${period}:00:00Z` : `${period}T00:00:00Z`);
+  return [start, start + (hourly ? HOUR : DAY), hourly];
+}
+
+/**
+ * The periods with calls, newest first: by hour for the last 48 hours, by day before.
+ * Usage is recorded per consumer (all keys together) and API, not per key.
+ */
+async function callPeriods() {
+  const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
+  const now = Date.now();
+  const [hours, days] = await Promise.all([
+    api("/v1/me/usage", { query: { granularity: "hour", start: iso(now - DAY), end: iso(now) } }),
+    api("/v1/me/usage", { query: { granularity: "day", start: iso(now - 29 * DAY), end: iso(now) } }),
+  ]);
+  const rows = [...hours.rows, ...days.rows.filter((r) => Date.parse(`${r.period}T00:00:00Z`) < now - 2 * DAY)];
+  return rows.filter((r) => r.requests > 0).map((r) => [...periodBounds(r.period), r.api_id])
+    .sort((a, b) => b[0] - a[0]);
+}
+
+/** When this key could last have been used: the newest period with calls in its lifetime. */
+function lastUsed(key, periods, apiNames) {
+  if (key.state === "revoked") return "—";
+  const born = Date.parse(key.created_at);
+  const until = key.expires_at ? Date.parse(key.expires_at) : Infinity;
+  const hit = periods.find(([start, end]) => end > born && start <= until);
+  if (!hit) return "Not yet";
+  const [start, end, hourly] = hit;
+  const when = hourly
+    ? `${fmt.date(new Date(start).toISOString())}, ${new Date(start).toISOString().slice(11, 16)}–${new Date(end).toISOString().slice(11, 16)} UTC`
+    : fmt.date(new Date(start).toISOString());
+  return h("span", { "data-testid": "last-used" }, h("time", { datetime: new Date(start).toISOString() }, when),
+    h("span", { class: "hint block" }, apiNames.get(hit[3]) || hit[3]));
+}
+
 const GRACE = [
   ["0", "End it now"],
   ["3600", "1 hour"],
@@ -18,10 +59,17 @@ export async function view(root) {
   const listSlot = h("div", {}, loading());
 
   async function refresh() {
-    const keys = await fetchAll("/v1/me/keys");
+    const [keys, periods, catalog] = await Promise.all([
+      fetchAll("/v1/me/keys"),
+      callPeriods().catch(() => []),
+      fetchAll("/v1/catalog").catch(() => []),
+    ]);
+    const apiNames = new Map(catalog.map((a) => [a.id, `${a.name} ${a.version}`]));
     keys.sort((a, b) => b.created_at.localeCompare(a.created_at));
-    clear(listSlot, table(["Name", "Key", "State", "Created", "Expires", "Actions"], keys.map(row),
-      { caption: "Your API keys", empty: "You have no keys yet." }));
+    clear(listSlot,
+      table(["Name", "Key", "State", "Created", "Last used", "Actions"], keys.map((k) => row(k, keys, periods, apiNames)),
+        { caption: "Your API keys", empty: "You have no keys yet." }),
+      keys.length ? h("p", { class: "hint" }, "Usage is recorded for your account, not per key: “Last used” is the newest hour (by day after 48 hours) in which your keys called an API while this key existed.") : null);
   }
 
   async function rotate(key, btn) {
@@ -61,14 +109,24 @@ export async function view(root) {
     });
   }
 
-  function row(key) {
+  /** Active keys that expire: the old half of a rotation (a newer active key of the same name) says so. */
+  function stateCell(key, keys) {
+    if (key.state !== "active" || !key.expires_at) return badge(key.state);
+    const rotated = keys.some((k) => k.id !== key.id && k.name === key.name && k.state === "active" && k.created_at > key.created_at);
+    return h("div", { class: "key-state" },
+      rotated ? badge("old key", "pending") : badge(key.state),
+      h("span", { class: "expires", "data-testid": "expires" }, "expires ", time(key.expires_at, true)),
+      rotated ? h("span", { class: "hint block" }, "Replaced by a rotation") : null);
+  }
+
+  function row(key, keys, periods, apiNames) {
     const active = key.state === "active";
     return h("tr", { class: active ? null : "inactive", "data-key": key.id },
       h("th", { scope: "row" }, key.name),
       h("td", {}, h("code", { class: "hint-code" }, key.hint)),
-      h("td", {}, badge(key.state)),
+      h("td", {}, stateCell(key, keys)),
       h("td", {}, time(key.created_at)),
-      h("td", {}, key.expires_at ? time(key.expires_at, true) : "Never"),
+      h("td", {}, lastUsed(key, periods, apiNames)),
       actionsCell(active ? [
         button("Rotate", { "aria-label": `Rotate ${key.name} (${key.hint})`, on: { click: (e) => rotate(key, e.currentTarget) } }),
         button("Revoke", { class: "btn btn-danger", "aria-label": `Revoke ${key.name} (${key.hint})`, on: { click: (e) => revoke(key, e.currentTarget) } }),

@@ -1,8 +1,10 @@
 // A readable rendering of an OpenAPI 3.x document (JSON): operations grouped by path with
-// summary, parameters, request body and responses. Everything is text: descriptions are
-// shown as written, never interpreted as Markdown or HTML.
+// summary, parameters, request body and responses, code samples (curl, Python, JavaScript)
+// and a "try it" form per operation. Everything is text: descriptions are shown as written,
+// never interpreted as Markdown or HTML.
 
-import { h, table } from "../dom.js";
+import { field, h, nextId, table } from "../dom.js";
+import { WITH_BODY, codeSamples, sendRequest } from "../gateway.js";
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
@@ -84,7 +86,82 @@ function responses(resps, resolve) {
     }), { caption: "Responses" }));
 }
 
-function operation(path, method, op, pathParams, resolve) {
+/** A value to show in samples for a parameter: its example, default, or one by type. */
+function sampleValue(p, resolve) {
+  const schema = resolve(p.schema) || {};
+  for (const v of [p.example, schema.example, schema.default, Array.isArray(schema.enum) ? schema.enum[0] : undefined]) {
+    if (v !== undefined && v !== null) return String(v);
+  }
+  if (schema.type === "integer" || schema.type === "number") return schema.minimum !== undefined ? String(schema.minimum) : "200";
+  if (schema.type === "boolean") return "true";
+  return p.in === "path" ? "hello" : "";
+}
+
+function sampleBody(body, resolve) {
+  if (!body) return "";
+  const media = (resolve(body).content || {})["application/json"];
+  const schema = resolve(media?.schema) || {};
+  const example = media?.example ?? schema.example;
+  if (example !== undefined) return JSON.stringify(example);
+  return schema.type === "array" ? "[]" : "{\"hello\": \"world\"}";
+}
+
+/** The try-it form and code samples of one operation (params -> URL, live). */
+function tryOperation(path, method, params, op, resolve, ctx) {
+  const inputs = params.filter((p) => p.in === "path" || p.in === "query").map((p) => {
+    const input = h("input", { type: "text", name: p.name, value: sampleValue(p, resolve), spellcheck: "false", autocomplete: "off", required: p.required ? true : null });
+    return [p, input];
+  });
+  const hasBody = WITH_BODY.has(method.toUpperCase()) && op.requestBody;
+  const body = hasBody ? h("textarea", { name: "body", rows: "3", spellcheck: "false", class: "mono" }, sampleBody(op.requestBody, resolve)) : null;
+  const samples = h("div", {});
+  const result = h("div", { class: "try-result", "aria-live": "polite" });
+
+  function request() {
+    let url = path.replace(/\{([^}]+)\}/g, (m, name) => {
+      const found = inputs.find(([p]) => p.in === "path" && p.name === name);
+      return found && found[1].value ? encodeURIComponent(found[1].value) : m;
+    });
+    const qs = new URLSearchParams();
+    for (const [p, input] of inputs) if (p.in === "query" && input.value !== "") qs.set(p.name, input.value);
+    url = `${ctx.baseUrl}${url}${qs.toString() ? `?${qs}` : ""}`;
+    return { method: method.toUpperCase(), url, body: body ? body.value.trim() : "" };
+  }
+  function update() {
+    samples.replaceChildren(codeSamples(request(), `Code samples for ${method.toUpperCase()} ${path}`));
+  }
+  for (const [, input] of inputs) input.addEventListener("input", update);
+  if (body) body.addEventListener("input", update);
+
+  const send = h("button", { type: "submit", class: "btn btn-primary" }, "Send request");
+  const form = h("form", { class: "try-op", "aria-label": `Try ${method.toUpperCase()} ${path}` },
+    inputs.length ? h("div", { class: "row" }, inputs.map(([p, input]) => field(`${p.name} (${p.in})`, input))) : null,
+    body ? field("Request body (JSON)", body) : null,
+    h("div", { class: "actions" }, send,
+      h("span", { class: "hint" }, "Uses the API key entered above the reference.")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const key = ctx.keyInput ? ctx.keyInput.value.trim() : "";
+    if (!key) {
+      result.replaceChildren(h("p", { class: "alert alert-info", role: "alert" }, "Enter an API key above the reference first."));
+      ctx.keyInput?.focus();
+      return;
+    }
+    send.disabled = true;
+    try {
+      await sendRequest(result, { ...request(), key });
+    } finally {
+      send.disabled = false;
+    }
+  });
+  update();
+  const titleId = nextId("try");
+  return h("div", { class: "op-part op-try" },
+    h("h4", {}, "Code samples"), samples,
+    h("section", { "aria-labelledby": titleId }, h("h4", { id: titleId }, "Try it"), form, result));
+}
+
+function operation(path, method, op, pathParams, resolve, ctx) {
   const own = (op.parameters || []).map((p) => resolve(p));
   const merged = [...pathParams.filter((p) => !own.some((o) => o.name === p.name && o.in === p.in)), ...own];
   const title = `${method.toUpperCase()} ${path}`;
@@ -99,10 +176,15 @@ function operation(path, method, op, pathParams, resolve) {
       op.operationId ? h("p", { class: "meta" }, "Operation id: ", h("code", {}, str(op.operationId))) : null,
       parametersTable(merged, resolve),
       requestBody(op.requestBody, resolve),
-      responses(op.responses, resolve)));
+      responses(op.responses, resolve),
+      ctx ? tryOperation(path, method, merged, op, resolve, ctx) : null));
 }
 
-export function renderOpenApi(doc) {
+/**
+ * ctx: {baseUrl: the API's address at the gateway, keyInput: the shared key <input>} for
+ * code samples and try it; without it the reference is read-only.
+ */
+export function renderOpenApi(doc, ctx = null) {
   const resolve = resolver(doc);
   const info = doc.info || {};
   const paths = Object.entries(doc.paths || {});
@@ -110,7 +192,7 @@ export function renderOpenApi(doc) {
   const groups = paths.map(([path, rawItem]) => {
     const item = resolve(rawItem) || {};
     const shared = (item.parameters || []).map((p) => resolve(p));
-    const ops = METHODS.filter((m) => item[m]).map((m) => operation(path, m, item[m], shared, resolve));
+    const ops = METHODS.filter((m) => item[m]).map((m) => operation(path, m, item[m], shared, resolve, ctx));
     return ops.length ? h("section", { class: "path-group" }, ops) : null;
   });
   return h("div", { class: "openapi-doc" },
@@ -120,5 +202,6 @@ export function renderOpenApi(doc) {
     info.description ? h("p", { class: "prewrap" }, str(info.description)) : null,
     servers.length ? h("p", { class: "meta" }, "Servers: ", servers.map((sv, i) => [i ? ", " : "", h("code", {}, str(sv.url))])) : null,
     paths.length ? groups : h("p", { class: "empty" }, "The document lists no paths."),
-    h("details", { class: "raw" }, h("summary", {}, "Show the raw JSON document"), h("pre", {}, JSON.stringify(doc, null, 2))));
+    h("details", { class: "raw" }, h("summary", {}, "Show the raw JSON document"),
+      h("pre", { tabindex: "0", role: "region", "aria-label": "The raw OpenAPI document" }, JSON.stringify(doc, null, 2))));
 }

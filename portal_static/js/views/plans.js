@@ -26,23 +26,45 @@ export function apisText(apis) {
   return apis.includes("*") ? "Every API" : apis.join(", ");
 }
 
-function subscriptionState(sub) {
+/** Cheapest first: by monthly fee, then requests included, then name. */
+export function sortPlans(plans) {
+  return [...plans].sort((a, b) => (a.monthly_fee_cents || 0) - (b.monthly_fee_cents || 0)
+    || (a.included_requests || 0) - (b.included_requests || 0)
+    || a.name.localeCompare(b.name));
+}
+
+/** Do two plans grant an API in common? ("*" grants every API.) */
+export function overlap(a, b) {
+  if (!a.apis.length || !b.apis.length) return false;
+  return a.apis.includes("*") || b.apis.includes("*") || a.apis.some((x) => b.apis.includes(x));
+}
+
+function subscriptionState(sub, replaces) {
   if (!sub) return null;
-  if (sub.status === "pending") return h("p", { class: "sub-state" }, badge("pending approval", "pending"), " An administrator must approve this subscription before your keys work with it.");
+  if (sub.status === "pending") {
+    return h("p", { class: "sub-state" }, badge("pending approval", "pending"),
+      replaces ? ` An administrator must approve the switch; until then your ${replaces.name} plan keeps working.`
+        : " An administrator must approve this subscription before your keys work with it.");
+  }
   return h("p", { class: "sub-state" }, badge("subscribed", "active"), " Your keys can call the APIs this plan grants.");
 }
 
 export async function list(view) {
   const developer = isDeveloper();
-  const [plans, subs] = await Promise.all([
+  const [unsorted, subs] = await Promise.all([
     fetchAll("/v1/plans"),
     developer ? fetchAll("/v1/me/subscriptions") : Promise.resolve([]),
   ]);
+  const plans = sortPlans(unsorted);
+  const byId = new Map(plans.map((p) => [p.id, p]));
   const live = new Map(subs.filter((s) => s.status !== "cancelled").map((s) => [s.plan_id, s]));
+  // One plan per API: the active subscription another plan would replace.
+  const activeFor = (plan) => [...live.values()].find((s) => s.status === "active" && s.plan_id !== plan.id
+    && byId.has(s.plan_id) && overlap(byId.get(s.plan_id), plan));
   const errors = h("div", { "aria-live": "assertive" });
   add(view, 
     h("h1", {}, "Plans"),
-    h("p", { class: "lead" }, "A plan decides which APIs your keys may call, how fast, and what it costs. Limits apply to all your keys together."),
+    h("p", { class: "lead" }, "A plan decides which APIs your keys may call, how fast, and what it costs. Limits apply to all your keys together. You hold one plan per API: switching moves your subscription."),
     errors);
   if (!plans.length) {
     add(view, h("p", { class: "empty" }, "No plan is open for subscription."));
@@ -54,6 +76,29 @@ export async function list(view) {
     let action;
     if (!developer) {
       action = h("a", { class: "btn btn-primary", href: "#/login?next=/plans" }, "Log in to subscribe");
+    } else if (!sub && activeFor(plan)) {
+      const current = activeFor(plan);
+      const from = byId.get(current.plan_id);
+      const label = plan.requires_approval ? `Request a switch to ${plan.name}` : `Switch to ${plan.name}`;
+      action = button(label, {
+        class: "btn btn-primary",
+        on: { click: async (e) => {
+          const btn = e.currentTarget;
+          const ok = await openDialog({
+            title: `Switch from ${from.name} to ${plan.name}?`, confirmLabel: label,
+            message: plan.requires_approval
+              ? `${plan.name} needs an administrator's approval. Your ${from.name} plan keeps working until then; approval replaces it.`
+              : `Your subscription moves from ${from.name} to ${plan.name} now: the new limits and price apply within a few seconds.`,
+          });
+          if (ok) await busy(btn, errors, async () => {
+            const changed = await api(`/v1/me/subscriptions/${encodeURIComponent(current.id)}/change-plan`, { method: "POST", body: { plan_id: plan.id } });
+            flashNext(changed.status === "pending"
+              ? `Your switch to ${plan.name} is pending approval; ${from.name} keeps working until then.`
+              : `You switched from ${from.name} to ${plan.name}.`);
+            navigate("#/plans");
+          });
+        } },
+      });
     } else if (!sub) {
       action = button(plan.requires_approval ? `Request ${plan.name}` : `Subscribe to ${plan.name}`, {
         class: "btn btn-primary",
@@ -90,7 +135,7 @@ export async function list(view) {
       h("ul", { class: "plain" }, limitLines(plan).map((l) => h("li", {}, l))),
       h("h3", { class: "small" }, "APIs"),
       h("p", {}, apisText(plan.apis)),
-      subscriptionState(sub),
+      subscriptionState(sub, sub && sub.status === "pending" && activeFor(plan) ? byId.get(activeFor(plan).plan_id) : null),
       h("div", { class: "actions" }, action));
   })));
 
