@@ -10,7 +10,6 @@ from shared.core.clock import Clock
 from shared.core.models import Algorithm, Plan
 from shared.core.ratelimit import (
     RateDecision,
-    Schedule,
     decide,
     learn,
     limits_of,
@@ -34,15 +33,7 @@ class Limiter:
         self._known: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
-    def check(self, bucket: str, plan: Plan, schedule: Schedule | None = None) -> Throttled:
-        """``schedule``: the plan's :func:`schedule_of`, when the caller keeps it (the
-        gateway's warm path): fixed windows then cost one ``hit`` and no recomputation."""
-        if schedule is not None and schedule.fixed and schedule.limits:
-            cp = schedule.counters(self.clock.now())
-            try:
-                return Throttled(schedule.read(cp, self.store.hit(bucket, cp.slots, (), cp.cost)))
-            except StoreUnavailable:
-                return Throttled(None)
+    def check(self, bucket: str, plan: Plan) -> Throttled:
         limits = limits_of(plan)
         if not limits:
             return Throttled(RateDecision(True, (), 0, None, False))
