@@ -114,5 +114,6 @@ def screenshot(page: Page, name: str, size: str, scheme: str = "light") -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     width, height = SIZES[size]
     path = ARTIFACTS / f"{slug(name)}-{width}x{height}-{scheme}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # else the sticky header lands mid-page
     page.screenshot(path=str(path), full_page=True)
     return path

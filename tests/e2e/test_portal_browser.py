@@ -800,8 +800,8 @@ def open_page(t: Tab, route: str) -> Page:
     page = t.go(route)
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     expect(page.locator("main .loading")).to_have_count(0)
-    for summary in page.locator("details.operation > summary").all():
-        summary.click()  # the reference: code samples and try it are inside each operation
+    # The reference: code samples and try it are inside each operation, so open them all.
+    page.evaluate("document.querySelectorAll('details.operation').forEach(d => { d.open = true })")
     return page
 
 
