@@ -24,13 +24,17 @@ from shared.ports import Store, Write
 DEMO_CONSUMER = "con_demo"
 DAY = 86_400.0
 
+# A per-second limit, not per-minute: the README tour's "past the limit" step sends six
+# calls in one curl (a few milliseconds), so it gets its 429s whenever it runs, and running
+# the tour again a second later starts afresh. A per-minute window made the step straddle
+# a minute boundary now and then, and a re-run within the minute start at 429.
 FREE = Plan(
     id="free",
     name="Free",
     apis=("demo",),
-    rate_per_minute=5,
+    rate_per_second=2,
     quota_per_day=1000,
-    description="Try it out: 5 requests a minute, 1,000 a day.",
+    description="Try it out: 2 requests a second, 1,000 a day.",
 )
 PRO = Plan(
     id="pro",

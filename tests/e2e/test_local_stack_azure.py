@@ -31,7 +31,7 @@ def test_the_local_stack_runs_on_azure_tables_from_the_environment(tmp_path, mon
             with client() as c:
                 r = c.get(state["demo_url"], headers={"X-Api-Key": state["demo_key"]})
                 assert r.status_code == 200, r.text
-                assert r.headers["ratelimit-policy"].startswith('"per-minute"')
+                assert r.headers["ratelimit-policy"].startswith('"per-second"')
                 r = c.get(f"{state['management_url']}/v1/catalog")
                 assert r.status_code == 200
                 assert any(a["name"] == "demo" for a in r.json()["items"])

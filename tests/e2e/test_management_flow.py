@@ -88,7 +88,7 @@ def test_signup_key_subscribe_call_usage_rotate_revoke_and_plan_change(stack):
         assert r.status_code == 200, r.text
         assert eventually(
             lambda: (
-                '"per-minute";q=5;'
+                '"per-second";q=2;'
                 in c.get(url, headers={"X-Api-Key": key2}).headers.get("ratelimit-policy", "")
             )
         )
