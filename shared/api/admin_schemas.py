@@ -183,4 +183,16 @@ class AuditOut(BaseModel):
         return cls(id=e.id, at=at(e.at), actor=e.actor,
                    actor_role=e.actor_role,  # type: ignore[arg-type]
                    action=e.action, target_type=e.target_type, target_id=e.target_id,
-                   consumer_id=e.consumer_id, before=e.before, after=e.after, note=e.note)
+                   consumer_id=e.consumer_id, before=_iso_times(e.before),
+                   after=_iso_times(e.after), note=e.note)
+
+
+def _iso_times(value: Any) -> Any:
+    """The stored snapshots keep times as epoch seconds; a response shows every time the
+    same way, ISO 8601 UTC (``created_at``, ``expires_at``, ``deprecated_at``...)."""
+    if isinstance(value, dict):
+        return {k: at(v) if k.endswith("_at") and isinstance(v, int | float)
+                and not isinstance(v, bool) else _iso_times(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso_times(v) for v in value]
+    return value

@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+)
+from pydantic_core import PydanticCustomError
 
 from shared.core.models import Consumer, KeyRecord, Plan, Subscription
 from shared.management.entities import Account
@@ -45,7 +54,24 @@ def _plain_text(value: str) -> str:
 Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line)]
 Id = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line)]
 PlainText = AfterValidator(_plain_text)
-Password = Annotated[SecretStr, Field(min_length=12, max_length=256)]
+PASSWORD_MIN, PASSWORD_MAX = 12, 256
+
+
+def _password_length(value: object) -> object:
+    """Counted in characters, and said so: pydantic's own check on a SecretStr speaks of
+    "items"."""
+    if isinstance(value, str) and not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        short = len(value) < PASSWORD_MIN
+        raise PydanticCustomError(
+            "too_short" if short else "too_long",
+            f"Passwords have at {'least' if short else 'most'} {{limit}} characters",
+            {"limit": PASSWORD_MIN if short else PASSWORD_MAX},
+        )
+    return value
+
+
+Password = Annotated[SecretStr, BeforeValidator(_password_length),
+                     Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 KeyState = Literal["active", "revoked", "disabled", "expired"]
 SubStatus = Literal["active", "pending", "cancelled"]
 Role = Literal["developer", "admin"]

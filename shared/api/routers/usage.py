@@ -19,6 +19,9 @@ admin = APIRouter(prefix="/v1/admin/usage", tags=["admin: usage"],
                   dependencies=[Depends(require_admin)])
 
 MAX_DAYS = {"day": 366, "hour": 31}
+#: Without a start: 30 days by day; by hour, today and yesterday (UTC) — at most 48 hourly
+#: rows per API, what a chart of "the last day or two" wants, not 720.
+DEFAULT_DAYS = {"day": 30, "hour": 2}
 EPOCH = date(1970, 1, 1)
 
 
@@ -42,7 +45,8 @@ class UsageQuery:
 def usage_query(
     ctx: Ctx,
     start: Annotated[Day | None, Query(description="First day (UTC); default 29 days "
-                                                    "before end.")] = None,
+                                                    "before end by day, the day before end "
+                                                    "by hour (48 hourly buckets).")] = None,
     end: Annotated[Day | None, Query(description="Last day (UTC), inclusive; default "
                                                   "today.")] = None,
     granularity: Literal["day", "hour"] = "day",
@@ -53,7 +57,7 @@ def usage_query(
         if day is not None and day < EPOCH:
             raise Invalid(f"{name} is before 1970-01-01: there is no usage then.",
                           field=f"query.{name}")
-    period = usage.default_period(end or today)
+    period = usage.default_period(end or today, DEFAULT_DAYS[granularity])
     period = usage.Period(start or period.start, end or today)
     if period.end < period.start:
         raise Invalid("end is before start.", field="query.end")

@@ -19,6 +19,17 @@ def test_admin_actions_are_recorded_with_before_and_after_200(h):
     assert latest["next_cursor"] is not None
 
 
+def test_audit_snapshots_show_times_as_iso_8601_utc_like_the_rest_200(h):
+    dev = h.signup()
+    h.create_key(dev)
+
+    entry = h.admin("GET", "/v1/admin/audit?limit=1")["items"][0]
+
+    assert entry["action"] == "key.create"
+    assert entry["after"]["created_at"] == entry["at"] == "2026-01-01T00:00:00Z"
+    assert entry["after"]["expires_at"] is None
+
+
 def test_audit_log_pages_newest_first_without_repeats_200(h):
     for n in range(5):
         h.create_api(f"api{n}")

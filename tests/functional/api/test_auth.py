@@ -49,7 +49,14 @@ def test_signup_with_short_password_422_names_the_field_without_echoing_it(h):
 
     assert resp.status_code == 422
     assert [e["field"] for e in resp.json()["errors"]] == ["body.password"]
+    assert resp.json()["errors"][0]["detail"] == "Passwords have at least 12 characters"
     assert "short1" not in resp.text
+
+
+def test_signup_with_an_overlong_password_422_says_characters(h):
+    resp = h.client.post("/v1/auth/signup", json={"email": "a@example.com", "password": "x" * 257})
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["detail"] == "Passwords have at most 256 characters"
 
 
 def test_signup_is_rate_limited_per_client_address_429(h):

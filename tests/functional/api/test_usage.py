@@ -57,6 +57,18 @@ def test_usage_defaults_to_the_last_30_days_200(h):
     assert usage["total"]["requests"] == 1
 
 
+def test_hourly_usage_defaults_to_today_and_yesterday_48_hours_200(h):
+    dev = h.signup()
+    hit(h, dev.consumer_id, at=T0 - 2 * 86_400)  # three days ago: outside
+    hit(h, dev.consumer_id, at=T0 - 86_400 + 5)  # yesterday, 00:00
+    hit(h, dev.consumer_id)
+
+    usage = h.ok("GET", "/v1/me/usage?granularity=hour", headers=dev.headers)
+
+    assert (usage["start"], usage["end"]) == ("2025-12-31", "2026-01-01")
+    assert [r["period"] for r in usage["rows"]] == ["2025-12-31T00", "2026-01-01T00"]
+
+
 @pytest.mark.parametrize("query", ["start=2026-01-02&end=2026-01-01",
                                    "start=2025-11-01&end=2026-01-01&granularity=hour",
                                    "granularity=minute", "start=yesterday"])
