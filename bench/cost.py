@@ -1,10 +1,11 @@
 """``make cost``: dollars per million gateway requests on AWS, line by line.
 
 Computed from template.yaml's settings (memory sizes, architectures, log retention, whether
-the authorizer is on), the list prices below, byte counts measured from what the code
-really writes (the usage line from ``LogLineSink``, the router's EMF line from
-``PowertoolsMetrics``), and stated assumptions for the rest (durations, batch shapes):
-every assumption is a named constant here and is printed with the table.
+the authorizer and the gateway's access log are on), the list prices below, byte counts
+measured from what the code really writes (the usage line from ``LogLineSink``, the
+router's EMF line from ``PowertoolsMetrics``), and stated assumptions for the rest
+(durations, batch shapes): every assumption is a named constant here and is printed with
+the table.
 
 List prices, region us-east-1 (US East, N. Virginia), read 2026-11-27:
 
@@ -155,7 +156,10 @@ def emf_line_bytes() -> int:
 
 def access_log_bytes(doc: dict[str, Any]) -> int:
     """The gateway stage's access log line, its format from the template with typical values."""
-    fmt = doc["Resources"]["GatewayStage"]["Properties"]["AccessLogSettings"]["Format"]
+    settings = doc["Resources"]["GatewayStage"]["Properties"]["AccessLogSettings"]
+    if isinstance(settings, list):  # !If [GatewayAccessLogsOn, {...}, !Ref AWS::NoValue]
+        settings = next(s for s in settings if isinstance(s, dict))
+    fmt = settings["Format"]
     values = {"requestId": "KUs8BiEIIAMEVdw=", "identity.sourceIp": "203.0.113.10",
               "httpMethod": "GET", "path": "/orders/v1/orders/12345", "status": "200",
               "responseLength": "1234", "responseLatency": "63", "integrationLatency": "61",
@@ -171,6 +175,7 @@ def lines(args: argparse.Namespace) -> tuple[list[tuple[str, str, float]], dict[
     authz = function(doc, "AuthorizerFunction")
     metering = function(doc, "MeteringFunction")
     authorizer_on = args.authorizer
+    access_logs = getattr(args, "access_logs", None) or doc["Parameters"]["AccessLogs"]["Default"]
     retention_days = int(doc["Parameters"]["LogRetentionDays"]["Default"])
     out: list[tuple[str, str, float]] = []
 
@@ -208,7 +213,8 @@ def lines(args: argparse.Namespace) -> tuple[list[tuple[str, str, float]], dict[
     usage = usage_line_bytes() + LOG_EVENT_OVERHEAD
     emf = emf_line_bytes() + LOG_EVENT_OVERHEAD
     platform = sum(len(s.encode()) + LOG_EVENT_OVERHEAD for s in PLATFORM_LINES)
-    access = access_log_bytes(doc) + LOG_EVENT_OVERHEAD
+    access_on_bytes = access_log_bytes(doc) + LOG_EVENT_OVERHEAD
+    access = access_on_bytes if access_logs == "on" else 0
     # START/END/REPORT are system logs at INFO: a SystemLogLevel of WARN drops them.
     system_level = doc["Resources"]["RouterFunction"]["Properties"]["LoggingConfig"].get(
         "SystemLogLevel", "INFO")
@@ -226,17 +232,24 @@ def lines(args: argparse.Namespace) -> tuple[list[tuple[str, str, float]], dict[
         f"{emf} + {platform} B per invocation (SystemLogLevel {system_level})"
         + (" x 2" if authorizer_on else ""),
         (per_invocation * (2 if authorizer_on else 1)) * 1e6 / GB * LOGS_INGEST_PER_GB)
-    add("CloudWatch Logs: access log", f"{access} B", access * 1e6 / GB * LOGS_INGEST_PER_GB)
+    access_on = access_on_bytes * 1e6 / GB * LOGS_INGEST_PER_GB
+    add("CloudWatch Logs: access log",
+        f"{access} B (AccessLogs={access_logs}" + ("" if access else
+        f"; on: {access_on_bytes} B, ${access_on:.3f}") + ")",
+        access * 1e6 / GB * LOGS_INGEST_PER_GB)
     add("CloudWatch Logs: storage", f"{retention_days} days retention, {LOG_COMPRESSION:.0%} "
         "compressed", log_bytes * 1e6 / GB * LOG_COMPRESSION * retention_days / 30
         * LOGS_STORE_PER_GB_MONTH)
-    facts = {"router": router, "authorizer_on": authorizer_on, "log_bytes": log_bytes}
+    facts = {"router": router, "authorizer_on": authorizer_on, "log_bytes": log_bytes,
+             "access_logs": access_logs}
     return out, facts
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--authorizer", action="store_true", help="EnableAuthorizer=true")
+    p.add_argument("--access-logs", choices=("on", "off"),
+                   help="AccessLogs (default: the template's default)")
     p.add_argument("--upstream-ms", type=float, default=UPSTREAM_MS)
     p.add_argument("--router-cpu-ms", type=float, default=ROUTER_CPU_MS)
     p.add_argument("--kb-out", type=float, default=1.0, help="response KB per request")

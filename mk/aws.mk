@@ -51,10 +51,13 @@ AWS_REAL := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID
 aws-src: $(STAMP)
 	$(BIN)/python iac/aws/package.py
 
-# Dollars per million requests from template.yaml's settings and cited list prices.
+# Dollars per million requests, both clouds: AWS from template.yaml's settings, Azure from
+# iac/azure/main.bicep's, each with the list prices cited in its script.
 cost: $(STAMP)
 	$(BIN)/python -m bench.cost
 	$(BIN)/python -m bench.cost --authorizer | tail -n +3
+	@echo
+	$(BIN)/python -m bench.cost_azure
 
 deploy-aws: aws-iac-check aws-src
 	$(AWS_REAL) $(SAM) build --template $(AWS_TEMPLATE) $(SAM_BUILD_FLAGS)

@@ -37,3 +37,15 @@ def test_the_authorizer_adds_its_invocation():
     off = sum(r[2] for r in cost.lines(args())[0])
     on = sum(r[2] for r in cost.lines(args(authorizer=True))[0])
     assert on > off + cost.LAMBDA_REQUEST_PER_M * 0.99
+
+
+def test_the_access_log_follows_the_template_parameter():
+    doc = cost.template()
+    assert doc["Parameters"]["AccessLogs"]["Default"] == "off"
+    rows, facts = cost.lines(args())
+    assert facts["access_logs"] == "off"
+    assert dict((r[0], r[2]) for r in rows)["CloudWatch Logs: access log"] == 0
+    on = dict((r[0], r[2]) for r in cost.lines(args(access_logs="on"))[0])
+    assert on["CloudWatch Logs: access log"] == (
+        (cost.access_log_bytes(doc) + cost.LOG_EVENT_OVERHEAD) * 1e6 / cost.GB
+        * cost.LOGS_INGEST_PER_GB)
