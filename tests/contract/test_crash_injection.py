@@ -227,6 +227,18 @@ ACTIONS: dict[str, Action] = {
         absent=lambda w, _: len(records.list_subscriptions(w.store, "con_a")) == 1
         and not records.plan_in_use(w.store, "pro"),
     ),
+    # A change-plan request approved: the old subscription is cancelled in the same commit.
+    "subscription.approve": Action(
+        lambda s, w: subscriptions.approve(s, w.clock, ADMIN, "sub_p"),
+        "subscription.approve",
+        done=lambda w, _: _statuses(w) == {"sub_a": "cancelled", "sub_p": "active"}
+        and records.plan_in_use(w.store, "partner") and not records.plan_in_use(w.store, "free")
+        and w.audits("subscription.cancel", "sub_a") == 1,
+        absent=lambda w, _: _statuses(w) == {"sub_a": "active", "sub_p": "pending"}
+        and records.plan_in_use(w.store, "free")
+        and w.audits("subscription.cancel", "sub_a") == 0,
+        at_crash=lambda w: _one_active_plan(w),
+    ),
     "plan.create": Action(
         lambda s, w: plans.create(s, w.clock, ADMIN, {"name": "Gold", "apis": ["*"]}),
         "plan.create",
@@ -255,7 +267,23 @@ def _second_key_usable(w: World) -> bool:
     return False
 
 
+def _statuses(w: World) -> dict[str, str]:
+    return {s.id: s.status.value for s in records.list_subscriptions(w.store, "con_a")}
+
+
+def _one_active_plan(w: World) -> None:
+    """Whatever the step, the consumer holds exactly one active plan for its APIs."""
+    assert list(_statuses(w).values()).count("active") == 1, _statuses(w)
+
+
 def _prepare(name: str, w: World) -> None:
+    if name == "subscription.approve":
+        partner = Plan("partner", "Partner", apis=("*",), requires_approval=True)
+        records.save_unaudited(w.store, [
+            records.put_plan_write(partner),
+            *records.subscription_writes(
+                Subscription("sub_p", "con_a", "partner", SubscriptionStatus.PENDING)),
+        ])
     if name == "subscription.create":
         records.save_unaudited(w.store, [records.put_plan_write(Plan("pro", "Pro", apis=("*",)))])
     if name == "plan.create":
