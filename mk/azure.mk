@@ -8,7 +8,11 @@ NODE_STAMP := node_modules/.installed
 .PHONY: azurite
 
 $(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
+	  else echo "make test: npm is missing and installing it needs root. Install Node.js 18+" \
+	    "with npm (Debian/Ubuntu: sudo apt-get install -y nodejs npm), then run make test" \
+	    "again: the Azure Tables tests need Azurite from npm."; exit 1; fi; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
