@@ -19,6 +19,7 @@ from pydantic import (
 
 from shared.api.schemas import PlainText, RequestBody, when
 from shared.core.models import Api
+from shared.core.policy import parse, to_json
 
 ApiName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Version = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
@@ -47,6 +48,21 @@ Method = Literal["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 Description = Annotated[str, Field(max_length=2000), PlainText]
 
 
+def _policies(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One validator for every policy (shared/core/policy.py): what is wrong, and where."""
+    return to_json(parse(value)) or {}  # {} stays {}: in an update it clears them
+
+
+#: Gateway policies (docs/policies.md): transform, cors, ip, max_body_bytes, anonymous,
+#: limits, cost, traffic, cache. On an API: defaults for every route; on a route: each kind
+#: set there replaces the API's.
+PolicyDoc = Annotated[dict[str, Any], AfterValidator(_policies), Field(
+    description="Gateway policies: transform, cors, ip, max_body_bytes, anonymous, limits, "
+                "cost, traffic, cache (docs/policies.md). {} clears them.",
+    examples=[{"transform": {"request_headers": {"set": {"X-Env": "prod"}}},
+               "ip": {"deny": ["203.0.113.0/24"]}, "cache": {"ttl_seconds": 30}}])]
+
+
 # --- catalog ---------------------------------------------------------------------------------
 
 
@@ -59,6 +75,7 @@ class RouteIO(RequestBody):
     method: Method
     path: RoutePath = Field(description="Below the base path: '/items/{id}', '/*' for any.")
     scopes: list[Scope] = Field(default_factory=list, max_length=20)
+    policies: PolicyDoc | None = None
 
 
 _ANY_ROUTE = [RouteIO(method="*", path="/*")]
@@ -74,6 +91,7 @@ class ApiCreateIn(RequestBody):
     timeout_seconds: float = Field(default=10.0, ge=0.1, le=60.0)
     retries: int = Field(default=0, ge=0, le=5)
     description: Description = ""
+    policies: PolicyDoc | None = None
 
 
 class ApiUpdateIn(RequestBody):
@@ -83,6 +101,7 @@ class ApiUpdateIn(RequestBody):
     timeout_seconds: float | None = Field(default=None, ge=0.1, le=60.0)
     retries: int | None = Field(default=None, ge=0, le=5)
     description: Description | None = None
+    policies: PolicyDoc | None = None
 
 
 def _rfc3339(value: object) -> object:
@@ -115,6 +134,7 @@ class ApiOut(BaseModel):
     deprecated_at: datetime | None
     sunset_at: datetime | None
     description: str
+    policies: dict[str, Any] | None
 
     @classmethod
     def of(cls, a: Api) -> ApiOut:
@@ -122,10 +142,11 @@ class ApiOut(BaseModel):
             id=a.id, name=a.name, version=a.version, base_path=a.base_path,
             upstreams=[UpstreamIO(url=u.url, weight=u.weight) for u in a.upstreams],
             routes=[RouteIO(method=r.method, path=r.path,  # type: ignore[arg-type]
-                            scopes=list(r.scopes)) for r in a.routes],
+                            scopes=list(r.scopes), policies=to_json(r.policies))
+                    for r in a.routes],
             lifecycle=a.lifecycle.value, timeout_seconds=a.timeout_seconds, retries=a.retries,
             deprecated_at=when(a.deprecated_at), sunset_at=when(a.sunset_at),
-            description=a.description,
+            description=a.description, policies=to_json(a.policies),
         )
 
 

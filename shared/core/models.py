@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
+from shared.core.policy import Policies, parse, to_json
+
 
 class Lifecycle(StrEnum):
     DRAFT = "draft"
@@ -132,6 +134,7 @@ class Route:
     method: str  # "GET", ..., or "*" for any
     path: str  # template below the base path: "/items/{id}", "/*" for any remainder
     scopes: tuple[str, ...] = ()
+    policies: Policies | None = None  # overrides the API's, kind by kind (core/policy.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,7 @@ class Api:
     deprecated_at: float | None = None
     sunset_at: float | None = None
     description: str = ""
+    policies: Policies | None = None  # defaults for every route (core/policy.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +185,8 @@ def to_dict(record: Any) -> dict[str, Any]:
     """A JSON-ready dict: enums as values, tuples as lists, nested records as dicts."""
 
     def conv(v: Any) -> Any:
+        if isinstance(v, Policies):
+            return to_json(v)
         if isinstance(v, Enum):
             return v.value
         if dataclasses.is_dataclass(v) and not isinstance(v, type):
@@ -202,7 +208,9 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
             continue
         v = data[f.name]
         nested = _NESTED.get((cls, f.name))
-        if nested is not None:
+        if f.name == "policies" and cls in (Api, Route):
+            v = parse(v)
+        elif nested is not None:
             v = tuple(from_dict(nested, x) for x in v)
         elif isinstance(v, list):
             v = tuple(v)

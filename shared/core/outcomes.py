@@ -33,6 +33,7 @@ class Outcome(Enum):
     NOT_SUBSCRIBED = "not-subscribed"
     SUBSCRIPTION_PENDING = "subscription-pending"
     INSUFFICIENT_SCOPE = "insufficient-scope"
+    IP_DENIED = "ip-denied"
     # limits
     RATE_LIMITED = "rate-limited"
     QUOTA_EXCEEDED = "quota-exceeded"
@@ -44,6 +45,7 @@ class Outcome(Enum):
     UPSTREAM_ERROR = "upstream-error"
     UPSTREAM_TIMEOUT = "upstream-timeout"
     STORE_UNAVAILABLE = "store-unavailable"
+    CIRCUIT_OPEN = "circuit-open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,9 @@ _SPECS: dict[Outcome, _Spec] = {
     Outcome.INSUFFICIENT_SCOPE: _Spec(
         403, "Forbidden", "The credential lacks a scope this route requires."
     ),
+    Outcome.IP_DENIED: _Spec(
+        403, "Forbidden", "Requests from this address are not allowed to this API."
+    ),
     Outcome.RATE_LIMITED: _Spec(
         429, "Too Many Requests", "Rate limit exceeded. Retry after the Retry-After delay."
     ),
@@ -106,6 +111,11 @@ _SPECS: dict[Outcome, _Spec] = {
     Outcome.UPSTREAM_ERROR: _Spec(502, "Bad Gateway", "The upstream service failed to answer."),
     Outcome.UPSTREAM_TIMEOUT: _Spec(
         504, "Gateway Timeout", "The upstream service did not answer in time."
+    ),
+    Outcome.CIRCUIT_OPEN: _Spec(
+        503, "Service Unavailable",
+        "The upstream service is failing and the gateway is giving it time to recover. "
+        "Retry after the Retry-After delay.",
     ),
     Outcome.STORE_UNAVAILABLE: _Spec(
         503, "Service Unavailable", "The gateway cannot check limits right now. Retry shortly."

@@ -20,6 +20,8 @@ from email.utils import formatdate
 from shared.core.models import Api, Lifecycle, Route, Upstream
 from shared.core.outcomes import Outcome
 from shared.core.paths import canonical_path
+from shared.core.policy import merge
+from shared.core.policy_rules import Compiled, compile_policies
 
 _ROUTABLE = frozenset({Lifecycle.PUBLISHED, Lifecycle.DEPRECATED, Lifecycle.RETIRED})
 _PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -40,6 +42,7 @@ def compile_template(template: str) -> re.Pattern[str]:
 class _CompiledRoute:
     route: Route
     pattern: re.Pattern[str]
+    policy: Compiled | None = None  # the API's and the route's policies, merged once
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class Match:
     route: Route | None = None
     rest: str = ""  # canonical path below the base path: forward exactly this upstream
     allow: tuple[str, ...] = ()
+    policy: Compiled | None = None  # None: the route has no policies (and pays for none)
 
 
 _NOT_FOUND = Match(Outcome.ROUTE_NOT_FOUND)
@@ -60,14 +64,25 @@ class RouteTable:
 
     def __init__(self, apis: Iterable[Api]) -> None:
         entries = []
+        self.anonymous = False  # some route is public: a request without credentials may pass
+        self._api_policies: dict[str, Compiled] = {}
         for api in apis:
             if api.lifecycle not in _ROUTABLE:
                 continue
+            if api.policies is not None and not api.policies.empty:
+                self._api_policies[api.id] = compile_policies(api.policies, api, "* /*")
             base = api.base_path.rstrip("/")
-            compiled = tuple(_CompiledRoute(r, compile_template(r.path)) for r in api.routes)
+            compiled = tuple(_CompiledRoute(r, compile_template(r.path), _policy(api, r))
+                             for r in api.routes)
+            self.anonymous = self.anonymous or any(
+                c.policy is not None and c.policy.anonymous is not None for c in compiled)
             entries.append((base, api, compiled))
         entries.sort(key=lambda e: len(e[0]), reverse=True)
         self._entries = tuple(entries)
+
+    def api_policy(self, api: Api) -> Compiled | None:
+        """The API's own policies (no route's), e.g. for a preflight no route answers."""
+        return self._api_policies.get(api.id)
 
     def match(self, method: str, path: str) -> Match:
         """Match the canonical form of ``path`` (as received, percent-encoded)."""
@@ -86,12 +101,20 @@ class RouteTable:
                 if cr.pattern.fullmatch(rest or "/") is None and cr.pattern.fullmatch(rest) is None:
                     continue
                 if cr.route.method in ("*", method):
-                    return Match(Outcome.OK, api=api, route=cr.route, rest=rest)
+                    return Match(Outcome.OK, api=api, route=cr.route, rest=rest,
+                                 policy=cr.policy)
                 allowed.append(cr.route.method)
             if allowed:
                 return Match(Outcome.METHOD_NOT_ALLOWED, api=api, allow=tuple(sorted(allowed)))
             return _NOT_FOUND
         return _NOT_FOUND
+
+
+def _policy(api: Api, route: Route) -> Compiled | None:
+    merged = merge(api.policies, route.policies)
+    if merged is None:
+        return None
+    return compile_policies(merged, api, f"{route.method} {route.path}")
 
 
 def pick_upstream(upstreams: tuple[Upstream, ...], seed: int) -> Upstream:

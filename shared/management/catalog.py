@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.core.clock import Clock
 from shared.core.models import TRANSITIONS, Api, Lifecycle, Route, Upstream, to_dict
+from shared.core.policy import PolicyError, check_route, merge, parse
 from shared.management import audit, records
 from shared.management.changes import Change, settle
 from shared.management.entities import Actor, new_id
@@ -34,10 +35,19 @@ def _typed(fields: dict[str, Any]) -> dict[str, Any]:
     out = dict(fields)
     if "upstreams" in out:
         out["upstreams"] = tuple(Upstream(**u) for u in out["upstreams"])
-    if "routes" in out:
-        out["routes"] = tuple(
-            Route(r["method"], r["path"], tuple(r.get("scopes", ()))) for r in out["routes"]
-        )
+    try:
+        if "routes" in out:
+            out["routes"] = tuple(
+                Route(r["method"], r["path"], tuple(r.get("scopes", ())),
+                      parse(r.get("policies"), f"routes[{i}].policies"))
+                for i, r in enumerate(out["routes"])
+            )
+            for i, r in enumerate(out["routes"]):
+                check_route(r.policies, r.method, f"routes[{i}].policies")
+        if "policies" in out:  # {} clears them
+            out["policies"] = parse(out["policies"])
+    except PolicyError as e:  # the schema validated each one; this is what needs the route
+        raise Invalid(e.message, field=f"body.{e.field}") from None
     return out
 
 
@@ -82,6 +92,12 @@ def _check_budget(api: Api, budget: float) -> None:
     seconds, 0 = no limit): a catalog that promises more than the cloud honours would end
     in a killed invocation, not in the 504 the gateway renders."""
     total = api.timeout_seconds * (api.retries + 1)
+    for route in api.routes:  # a route's own timeout and retries (traffic policy)
+        t = merge(api.policies, route.policies)
+        if t is not None and t.traffic is not None:
+            own = ((t.traffic.timeout_seconds or api.timeout_seconds)
+                   * ((api.retries if t.traffic.retries is None else t.traffic.retries) + 1))
+            total = max(total, own)
     if budget and total > budget + 1e-9:
         raise Invalid(
             f"timeout_seconds x (retries + 1) is {total:g} s, but this deployment's gateway "
@@ -143,7 +159,7 @@ def update(store: Store, clock: Clock, actor: Actor, api_id: str,
     if before.lifecycle is Lifecycle.RETIRED:
         raise Conflict("A retired API cannot change.")
     after = dataclasses.replace(before, **_typed(changes))
-    if {"timeout_seconds", "retries"} & changes.keys():
+    if {"timeout_seconds", "retries", "policies", "routes"} & changes.keys():
         _check_budget(after, budget)
     if after.base_path != before.base_path and before.lifecycle is not Lifecycle.DRAFT:
         raise Conflict("The base path can change only while the API is a draft: clients "

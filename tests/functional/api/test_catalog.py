@@ -12,7 +12,7 @@ def test_create_api_is_a_draft_invisible_in_the_public_catalog_201(h):
     api = h.create_api(description="Echo")
 
     assert api["lifecycle"] == "draft" and api["id"].startswith("api_")
-    assert api["routes"] == [{"method": "*", "path": "/*", "scopes": []}]
+    assert api["routes"] == [{"method": "*", "path": "/*", "scopes": [], "policies": None}]
     assert h.ok("GET", "/v1/catalog")["items"] == []
     assert h.client.get(f"/v1/catalog/{api['id']}").status_code == 404
 

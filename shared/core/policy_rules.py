@@ -1,0 +1,381 @@
+"""The pure rules behind each gateway policy (``policy.py``), and the compiled form the
+route table keeps per route so that a request pays only for what its route sets.
+
+Nothing here does I/O or reads a clock: times are arguments. The gateway's request-path
+code (``shared/gateway/policy.py``) calls these with the request, the store-backed
+limiter and the upstream.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from shared.core.models import Api, Plan, Upstream
+from shared.core.policy import (
+    IDEMPOTENT,
+    Breaker,
+    CachePolicy,
+    Cors,
+    HeaderOps,
+    LimitRule,
+    Policies,
+    Transform,
+)
+from shared.core.ratelimit import Schedule, schedule_of
+from shared.core.request import Headers
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: What a page may read of the gateway's own headers (policy CORS adds the API's ``expose``).
+GATEWAY_EXPOSED = ("RateLimit, RateLimit-Policy, Retry-After, Deprecation, Sunset, "
+                   "X-Request-Id, Age, X-Cache, X-Tollway-Shadow")
+
+
+# --- transforms -------------------------------------------------------------------------------
+
+
+def request_headers(
+    pairs: Sequence[tuple[str, str]], ops: HeaderOps
+) -> tuple[tuple[str, str], ...]:
+    """Request header pairs (names lower-case, repeats kept) after remove, rename, set."""
+    removed = {n.lower() for n in ops.remove}
+    renamed = {old.lower(): new.lower() for old, new in ops.rename}
+    out = [(renamed.get(k, k), v) for k, v in pairs if k not in removed]
+    if ops.set:
+        replaced = {n.lower() for n, _ in ops.set}
+        out = [(k, v) for k, v in out if k not in replaced]
+        out += [(n.lower(), v) for n, v in ops.set]
+    return tuple(out)
+
+
+def response_headers(headers: Headers, ops: HeaderOps) -> None:
+    """Apply ``ops`` to a response's headers in place (repeats of a renamed header kept)."""
+    for name in ops.remove:
+        headers.pop(name)
+    for old, new in ops.rename:
+        values = headers.get_all(old)
+        if values:
+            headers.pop(old)
+            for v in values:
+                headers.add(new, v)
+    for name, value in ops.set:
+        headers[name] = value
+
+
+def upstream_path(rest: str, t: Transform) -> str:
+    """The path below the upstream URL after the prefix rewrite."""
+    path = rest or "/"
+    if t.strip_prefix:
+        strip = t.strip_prefix.rstrip("/")
+        if path == strip:
+            path = "/"
+        elif path.startswith(strip + "/"):
+            path = path[len(strip):]
+    if t.add_prefix:
+        path = t.add_prefix.rstrip("/") + (path if path != "/" else "/")
+    return path
+
+
+def upstream_query(query: str, t: Transform) -> str:
+    """The raw query minus ``query_remove`` and every name ``query_set`` replaces, then the
+    set pairs: everything else stays byte for byte as the client sent it."""
+    if not (t.query_remove or t.query_set):
+        return query
+    drop = {*t.query_remove, *(n for n, _ in t.query_set)}
+    kept = [p for p in query.split("&") if p and p.partition("=")[0] not in drop]
+    kept += [f"{n}={v}" for n, v in t.query_set]
+    return "&".join(kept)
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IpMatcher:
+    allow: tuple[Network, ...]
+    deny: tuple[Network, ...]
+
+    @classmethod
+    def of(cls, allow: Iterable[str], deny: Iterable[str]) -> IpMatcher:
+        def nets(cidrs: Iterable[str]) -> tuple[Network, ...]:
+            return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+        return cls(nets(allow), nets(deny))
+
+    def admits(self, ip: str) -> bool:
+        """Deny wins; a non-empty allow list admits only its networks. An address that
+        cannot be read (none given) is admitted only when there is no allow list."""
+        try:
+            addr = ipaddress.ip_address(ip.strip())
+        except ValueError:
+            return not self.allow
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped  # ::ffff:192.0.2.1 is 192.0.2.1 (dual-stack sockets)
+        if any(addr in n for n in self.deny if n.version == addr.version):
+            return False
+        return not self.allow or any(addr in n for n in self.allow if n.version == addr.version)
+
+
+@dataclass(frozen=True, slots=True)
+class CorsRule:
+    cors: Cors
+    origins: frozenset[str]
+    methods: str
+    headers: str
+    expose: str
+
+    @classmethod
+    def of(cls, c: Cors, exposed_by_gateway: str) -> CorsRule:
+        expose = ", ".join(dict.fromkeys([*exposed_by_gateway.split(", "), *c.expose]))
+        return cls(c, frozenset(c.origins), ", ".join(c.methods), ", ".join(c.headers), expose)
+
+    def allowed(self, origin: str | None) -> str | None:
+        """The Access-Control-Allow-Origin value for ``origin``, or None."""
+        if origin is None:
+            return None
+        if origin in self.origins:
+            return origin
+        return "*" if "*" in self.origins else None
+
+    def preflight(self, origin: str) -> Headers:
+        h = Headers({
+            "Access-Control-Allow-Origin": origin,
+            "Vary": "Origin",
+            "Access-Control-Allow-Methods": self.methods,
+            "Access-Control-Allow-Headers": self.headers,
+            "Access-Control-Max-Age": str(self.cors.max_age),
+        })
+        if self.cors.credentials:
+            h["Access-Control-Allow-Credentials"] = "true"
+        return h
+
+    def decorate(self, headers: Headers, allow: str) -> None:
+        headers["Access-Control-Allow-Origin"] = allow
+        if allow != "*":
+            headers.add("Vary", "Origin")
+        headers["Access-Control-Expose-Headers"] = self.expose
+        if self.cors.credentials:
+            headers["Access-Control-Allow-Credentials"] = "true"
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+
+def limit_plan(name: str, rule: LimitRule | None = None, **windows: int | None) -> Plan:
+    """A policy limit as the limiter reads limits: a plan of its own (fixed windows)."""
+    if rule is not None:
+        windows = {n: getattr(rule, n) for n in
+                   ("rate_per_second", "rate_per_minute", "quota_per_day", "quota_per_month")}
+    return Plan(name, name, **windows)  # type: ignore[arg-type]
+
+
+def limit_key(rule: LimitRule, *, api: str, index: int, consumer: str, key_id: str, ip: str,
+              header: str | None, route: str) -> str:
+    """The bucket a policy limit counts in. One per API: a route's own limit and the API's
+    count apart when they are different rules (``index``)."""
+    base = f"POL#{api}#{index}#"
+    if rule.by == "consumer":
+        return base + f"CON#{consumer}"
+    if rule.by == "key":
+        return base + (f"KEY#{key_id}" if key_id else f"CON#{consumer}")
+    if rule.by == "ip":
+        return base + f"IP#{ip or '-'}"
+    if rule.by == "header":
+        return base + f"H#{(header or '-')[:200]}"
+    return base + f"CON#{consumer}#R#{route}"
+
+
+# --- traffic --------------------------------------------------------------------------------
+
+
+def pick(upstreams: Sequence[Upstream], seed: int, healthy: Sequence[bool] | None = None) -> int:
+    """Weighted choice (index), deterministic in ``seed``; upstreams not ``healthy`` are
+    skipped while any healthy one is left (then every one is a candidate again)."""
+    cands = [i for i, u in enumerate(upstreams) if u.weight > 0
+             and (healthy is None or healthy[i])]
+    if not cands:
+        cands = [i for i, u in enumerate(upstreams) if u.weight > 0] or [0]
+    total = sum(max(upstreams[i].weight, 1) for i in cands)
+    point = seed % total
+    for i in cands:
+        w = max(upstreams[i].weight, 1)
+        if point < w:
+            return i
+        point -= w
+    return cands[-1]
+
+
+def sticky_seed(consumer_id: str) -> int:
+    """The same consumer lands on the same upstream while the weights stay."""
+    return zlib.crc32(consumer_id.encode())
+
+
+def retries_for(method: str, retries: int, unsafe: bool) -> int:
+    return retries if method in IDEMPOTENT or unsafe else 0
+
+
+class BreakerState:
+    """One upstream's circuit breaker (per gateway instance). Not thread-safe by itself:
+    the gateway holds a lock around it. Times are the injected clock's."""
+
+    __slots__ = ("events", "opened_at", "probes_out", "rule")
+
+    def __init__(self, rule: Breaker) -> None:
+        self.rule = rule
+        self.events: list[tuple[float, bool]] = []  # (when, failed), within the window
+        self.opened_at: float | None = None
+        self.probes_out = 0
+
+    def state(self, now: float) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "open" if now < self.opened_at + self.rule.open_seconds else "half-open"
+
+    def allow(self, now: float) -> bool:
+        s = self.state(now)
+        if s == "closed":
+            return True
+        if s == "open" or self.probes_out >= self.rule.probes:
+            return False
+        self.probes_out += 1
+        return True
+
+    def available(self, now: float) -> bool:
+        """Would ``allow`` admit (without taking a probe)?"""
+        s = self.state(now)
+        return s == "closed" or (s == "half-open" and self.probes_out < self.rule.probes)
+
+    def record(self, failed: bool, now: float) -> None:
+        if self.opened_at is not None:  # a probe's answer decides
+            if failed:
+                self.opened_at, self.probes_out = now, 0
+            else:
+                self.opened_at, self.probes_out, self.events = None, 0, []
+            return
+        horizon = now - self.rule.window_seconds
+        self.events = [e for e in self.events if e[0] > horizon]
+        self.events.append((now, failed))
+        fails = sum(1 for _, f in self.events if f)
+        if len(self.events) >= self.rule.min_requests and (
+            fails / len(self.events) >= self.rule.failure_rate
+        ):
+            self.opened_at, self.probes_out, self.events = now, 0, []
+
+
+def is_failure(status: int) -> bool:
+    return status in (502, 503, 504)
+
+
+# --- caching --------------------------------------------------------------------------------
+
+
+def _directives(headers: Headers) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in headers.get_all("Cache-Control"):
+        for part in line.split(","):
+            name, _, value = part.strip().partition("=")
+            if name:
+                out[name.lower()] = value.strip().strip('"')
+    return out
+
+
+def cache_ttl(status: int, headers: Headers, rule: CachePolicy) -> int:
+    """Seconds a response may be kept (0: not at all). ``no-store`` and ``no-cache`` are
+    never kept; ``private`` and ``Set-Cookie`` responses only when the route says
+    ``private`` (then per consumer); ``max-age``/``s-maxage`` shorten the route's TTL;
+    ``Vary: *`` is never kept."""
+    if status not in (200, 203, 204, 300, 301, 404, 410):
+        return 0
+    d = _directives(headers)
+    if "no-store" in d or "no-cache" in d:
+        return 0
+    if ("private" in d or "set-cookie" in headers) and not rule.private:
+        return 0
+    if any(v.strip() == "*" for line in headers.get_all("Vary") for v in line.split(",")):
+        return 0
+    ttl = rule.ttl_seconds
+    for name in ("s-maxage", "max-age"):
+        if name in d:
+            try:
+                ttl = min(ttl, max(0, int(d[name])))
+            except ValueError:
+                return 0
+            break
+    return ttl
+
+
+def cache_key(rule: CachePolicy, *, api_id: str, method: str, path: str, query: str,
+              headers: Sequence[tuple[str, str]], consumer: str) -> str:
+    """What the entry varies on: method (HEAD and GET apart), path, the query (or not),
+    the chosen request headers, and the consumer unless the route shares entries."""
+    parts = [api_id, method, path, query if rule.vary_query else ""]
+    for name in rule.vary_headers:
+        parts.append(name + "=" + ",".join(v for k, v in headers if k == name))
+    parts.append("*" if rule.shared else consumer)
+    return "\x00".join(parts)
+
+
+# --- compiled, per route ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledLimit:
+    index: int
+    rule: LimitRule
+    plan: Plan
+    schedule: Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A route's merged policies with everything that only depends on them computed once
+    (when the route table is built)."""
+
+    policies: Policies
+    api: Api  # the API as forwarding sees it (route timeout and retries applied)
+    cors: CorsRule | None
+    ip: IpMatcher | None
+    limits: tuple[CompiledLimit, ...]
+    anonymous: CompiledLimit | None
+    #: True when forwarding needs the policy layer (transforms, traffic, cache).
+    forwards: bool
+    route_key: str
+    #: ``api`` with one upstream each: what forwarding sees once an upstream is chosen.
+    per_upstream: tuple[Api, ...] = ()
+
+
+def compile_policies(p: Policies, api: Api, route_key: str,
+                     exposed: str = GATEWAY_EXPOSED) -> Compiled:
+    view = api
+    t = p.traffic
+    if t is not None and (t.timeout_seconds is not None or t.retries is not None):
+        view = dataclasses.replace(
+            api,
+            timeout_seconds=api.timeout_seconds if t.timeout_seconds is None else t.timeout_seconds,
+            retries=api.retries if t.retries is None else t.retries,
+        )
+    limits = tuple(
+        CompiledLimit(i, r, plan := limit_plan(f"policy-{i}", r), schedule_of(plan))
+        for i, r in enumerate(p.limits or ())
+    )
+    anon = None
+    if p.anonymous is not None:
+        a = p.anonymous
+        plan = limit_plan("anonymous", rate_per_second=a.rate_per_second,
+                          rate_per_minute=a.rate_per_minute, quota_per_day=a.quota_per_day)
+        anon = CompiledLimit(-1, LimitRule("ip"), plan, schedule_of(plan))
+    return Compiled(
+        policies=p,
+        api=view,
+        cors=None if p.cors is None else CorsRule.of(p.cors, exposed),
+        ip=None if p.ip is None else IpMatcher.of(p.ip.allow, p.ip.deny),
+        limits=limits,
+        anonymous=anon,
+        forwards=p.transform is not None or p.traffic is not None or p.cache is not None,
+        route_key=route_key,
+        per_upstream=tuple(dataclasses.replace(view, upstreams=(u,)) for u in view.upstreams),
+    )

@@ -1,0 +1,330 @@
+"""Gateway policies on the request path: what ``Gateway`` calls for a route that has any.
+
+A route without policies never reaches this module (``Match.policy`` is ``None``), so the
+policy-free path costs one attribute check. For a route with policies, the order is:
+
+1. ``preflight`` — a CORS preflight from an origin the API allows (before credentials,
+   like the portal's own preflights);
+2. ``anonymous`` — a public route reached without a credential: counted per client IP;
+3. ``before_charge`` — IP allow/deny and the route's body size, before any limit is charged
+   (a refused address never spends a consumer's quota);
+4. ``after_charge`` — the policy's own limits (by key, IP, header, consumer + route), each
+   one more store ``hit``; shadow limits only count and report;
+5. ``forward`` — response cache, request transforms, upstream choice (weights, sticky,
+   circuit breakers), per-route timeout and retries, response transforms;
+6. ``decorate`` — the API's CORS headers.
+
+State kept per gateway instance (not shared between instances, by design): circuit
+breakers and the response cache (bounded in bytes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from shared.core.clock import Clock
+from shared.core.outcomes import Outcome
+from shared.core.policy import IDEMPOTENT
+from shared.core.policy_rules import (
+    BreakerState,
+    Compiled,
+    CompiledLimit,
+    cache_key,
+    cache_ttl,
+    is_failure,
+    limit_key,
+    pick,
+    request_headers,
+    response_headers,
+    sticky_seed,
+    upstream_path,
+    upstream_query,
+)
+from shared.core.ratelimit import ratelimit_headers
+from shared.core.request import GatewayRequest, GatewayResponse, Headers
+from shared.core.routing import RouteTable
+from shared.gateway import cors
+from shared.gateway.throttle import Limiter
+from shared.ports import Metrics
+
+if TYPE_CHECKING:
+    from shared.gateway.service import Gateway, Verdict
+
+#: Response headers the gateway writes itself: never stored in the response cache (a hit
+#: gets the current request's).
+_OWN = frozenset({"ratelimit", "ratelimit-policy", "retry-after", "x-request-id",
+                  "deprecation", "sunset", "x-tollway-shadow", "age", "x-cache"})
+SHADOW = "X-Tollway-Shadow"
+DEFAULT_CACHE_BYTES = 16 * 1024 * 1024
+
+
+class ResponseCache:
+    """In-instance LRU bounded in bytes (bodies + header bytes). An entry bigger than an
+    eighth of the bound is not kept: one large answer must not flush every other."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self._data: OrderedDict[str, tuple[float, float, int, tuple[tuple[str, str], ...],
+                                           bytes, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, now: float) -> tuple[float, int, tuple[tuple[str, str], ...],
+                                                 bytes] | None:
+        with self._lock:
+            e = self._data.get(key)
+            if e is None:
+                return None
+            if e[0] <= now:
+                self._drop(key)
+                return None
+            self._data.move_to_end(key)
+            return e[1], e[2], e[3], e[4]
+
+    def put(self, key: str, expires: float, stored: float, status: int,
+            headers: tuple[tuple[str, str], ...], body: bytes) -> bool:
+        size = len(body) + sum(len(k) + len(v) for k, v in headers) + len(key)
+        if size > self.max_bytes // 8:
+            return False
+        with self._lock:
+            if key in self._data:
+                self._drop(key)
+            self._data[key] = (expires, stored, status, headers, body, size)
+            self.size += size
+            while self.size > self.max_bytes:
+                self._drop(next(iter(self._data)))
+        return True
+
+    def _drop(self, key: str) -> None:
+        e = self._data.pop(key)
+        self.size -= e[5]
+
+
+class PolicyLayer:
+    def __init__(self, limiter: Limiter, clock: Clock, metrics: Metrics,
+                 cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.limiter, self.clock, self.metrics = limiter, clock, metrics
+        self.cache = ResponseCache(cache_bytes)
+        self._breakers: dict[str, BreakerState] = {}
+        self._lock = threading.Lock()
+
+    # --- before credentials ------------------------------------------------------------------
+
+    @staticmethod
+    def preflight(req: GatewayRequest, routes: RouteTable) -> GatewayResponse | None:
+        """A CORS preflight the API's own CORS policy allows (for the method asked)."""
+        origin = req.header("origin")
+        asked = req.header("access-control-request-method")
+        if origin is None or asked is None:
+            return None
+        match = routes.match(asked.strip().upper(), req.path)
+        c = match.policy
+        if c is None and match.api is not None:  # no route for that method: the API's CORS
+            c = routes.api_policy(match.api)
+        if c is None or c.cors is None:
+            return None
+        allow = c.cors.allowed(origin)
+        if allow is None:
+            return None
+        return GatewayResponse(204, c.cors.preflight(allow))
+
+    def anonymous(self, req: GatewayRequest, v: Verdict, routes: RouteTable) -> Verdict:
+        """A request without a credential: admitted on a public route, counted per IP."""
+        match = routes.match(req.method, req.path)
+        c = match.policy
+        if match.outcome is not Outcome.OK or c is None or c.anonymous is None:
+            return v  # still the 401: nothing about the catalog is revealed
+        assert match.api is not None
+        v.api, v.route, v.rest, v.policy = match.api, match.route, match.rest, c
+        if not self.before_charge(req, v, c):
+            return v
+        bucket = f"ANON#{match.api.name}#IP#{req.source_ip or '-'}"
+        if not self._charge(v, c.anonymous, bucket, report=True):
+            return v
+        v.outcome = Outcome.OK
+        return self.after_charge(req, v, c)
+
+    # --- around the plan's limit ---------------------------------------------------------------
+
+    @staticmethod
+    def before_charge(req: GatewayRequest, v: Verdict, c: Compiled) -> bool:
+        """IP rules and body size. False: ``v.outcome`` says why."""
+        if c.ip is not None and not c.ip.admits(req.source_ip):
+            v.outcome = Outcome.IP_DENIED
+            return False
+        most = c.policies.max_body_bytes
+        if most is not None and len(req.body) > most:
+            v.outcome = Outcome.BODY_TOO_LARGE
+            return False
+        return True
+
+    def after_charge(self, req: GatewayRequest, v: Verdict, c: Compiled) -> Verdict:
+        """The policy's own limits, once the plan admitted the request."""
+        for cl in c.limits:
+            header = req.header(cl.rule.header) if cl.rule.by == "header" else None
+            assert v.api is not None
+            bucket = limit_key(cl.rule, api=v.api.name, index=cl.index,
+                               consumer=v.consumer_id, key_id=v.key_id, ip=req.source_ip,
+                               header=header, route=c.route_key)
+            if not self._charge(v, cl, bucket, report=False):
+                return v
+        return v
+
+    def _charge(self, v: Verdict, cl: CompiledLimit, bucket: str, *, report: bool) -> bool:
+        throttled = self.limiter.check(bucket, cl.plan, cl.schedule)
+        d = throttled.decision
+        shadow = cl.rule.shadow
+        if d is None:  # the store is down: a shadow limit never denies; the others fail closed
+            if shadow:
+                return True
+            v.outcome = Outcome.STORE_UNAVAILABLE
+            v.headers["Retry-After"] = "1"
+            return False
+        if report:  # a public route's per-IP limit is the one the caller sees
+            v.headers.update(d.headers if d.headers is not None else ratelimit_headers(d.states))
+        if d.admitted:
+            return True
+        if shadow:
+            self.metrics.count("WouldThrottle")
+            v.headers[SHADOW] = "would-throttle"
+            return True
+        quota = d.exceeded is not None and d.exceeded.is_quota
+        v.outcome = Outcome.QUOTA_EXCEEDED if quota else Outcome.RATE_LIMITED
+        v.headers.update(d.headers if d.headers is not None else ratelimit_headers(d.states))
+        v.headers["Retry-After"] = str(d.retry_after)
+        return False
+
+    # --- forwarding ------------------------------------------------------------------------------
+
+    def forward(self, gw: Gateway, req: GatewayRequest, v: Verdict) -> GatewayResponse:
+        c = v.policy
+        assert c is not None and v.api is not None
+        p, now = c.policies, self.clock.now()
+        key = None
+        if p.cache is not None and req.method in ("GET", "HEAD"):
+            key = cache_key(p.cache, api_id=v.api.id, method=req.method, path=v.rest,
+                            query=req.query, headers=req.headers, consumer=v.consumer_id)
+            if not _no_cache(req):
+                hit = self.cache.get(key, now)
+                if hit is not None:
+                    self.metrics.count("CacheHit")
+                    return self._from_cache(v, hit, now)
+        t = p.transform
+        out, rest = req, v.rest
+        if t is not None:
+            hdrs = req.headers if t.request_headers is None else request_headers(
+                req.headers, t.request_headers)
+            out = dataclasses.replace(req, headers=hdrs, query=upstream_query(req.query, t))
+            rest = upstream_path(v.rest, t)
+        resp = self._send(gw, out, v, c, rest)
+        if t is not None and t.response_headers is not None:
+            response_headers(resp.headers, t.response_headers)
+        if key is not None and p.cache is not None:
+            self.metrics.count("CacheMiss")
+            ttl = cache_ttl(resp.status, resp.headers, p.cache)
+            if ttl and v.outcome is Outcome.OK:
+                kept = tuple((k, val) for k, val in resp.headers.items()
+                             if k.lower() not in _OWN)
+                self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
+            resp.headers["X-Cache"] = "MISS"
+        return resp
+
+    @staticmethod
+    def _from_cache(v: Verdict, hit: tuple[float, int, tuple[tuple[str, str], ...], bytes],
+                    now: float) -> GatewayResponse:
+        stored, status, headers, body = hit
+        out = Headers(headers)
+        out.update(v.headers)
+        out["X-Request-Id"] = v.echo_id
+        out["Age"] = str(max(0, int(now - stored)))
+        out["X-Cache"] = "HIT"
+        return GatewayResponse(status, out, body)
+
+    def _send(self, gw: Gateway, req: GatewayRequest, v: Verdict, c: Compiled,
+              rest: str) -> GatewayResponse:
+        """Choose the upstream, forward (with the route's timeout and retries), and feed
+        the breaker what happened."""
+        api, t = c.api, c.policies.traffic
+        brk = t.breaker if t is not None else None
+        ups = api.upstreams
+        now = self.clock.now()
+        chosen = 0
+        if len(ups) > 1 or brk is not None:
+            seed = (sticky_seed(v.consumer_id or req.source_ip) if t is not None and t.sticky
+                    else zlib.crc32(v.request_id.encode()))
+            healthy = None
+            if brk is not None:
+                with self._lock:
+                    healthy = [self._breaker(u.url, brk).available(now) for u in ups]
+            chosen = pick(ups, seed, healthy)
+        state = None
+        if brk is not None:
+            with self._lock:
+                state = self._breaker(ups[chosen].url, brk)
+                allowed = state.allow(now)
+            if not allowed:
+                self.metrics.count("CircuitOpen")
+                assert state.opened_at is not None
+                wait = state.opened_at + brk.open_seconds - now
+                v.outcome = Outcome.CIRCUIT_OPEN
+                v.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+                return gw.render(v)
+        view = c.per_upstream[chosen]
+        unsafe_retries = (view.retries if t is not None and t.retry_unsafe
+                          and req.method not in IDEMPOTENT else 0)
+        original_api, original_rest = v.api, v.rest
+        v.api, v.rest = view, rest
+        try:
+            resp = gw.forward(req, v)
+            # The upstream adapter retries idempotent methods itself; a route that allows
+            # it retries the others here, only when no answer came back (502 of ours).
+            while unsafe_retries and v.outcome is Outcome.UPSTREAM_ERROR and _budget(req):
+                unsafe_retries -= 1
+                v.outcome = Outcome.OK
+                resp = gw.forward(req, v)
+        finally:
+            v.api, v.rest = original_api, original_rest
+        if state is not None:
+            failed = v.outcome is not Outcome.OK or is_failure(resp.status)
+            with self._lock:
+                state.record(failed, self.clock.now())
+        return resp
+
+    def _breaker(self, url: str, rule: object) -> BreakerState:
+        st = self._breakers.get(url)
+        if st is None or st.rule != rule:
+            st = self._breakers[url] = BreakerState(rule)  # type: ignore[arg-type]
+        return st
+
+    def breaker_state(self, url: str) -> str:
+        """For operators and tests: closed, open or half-open (closed if never used)."""
+        st = self._breakers.get(url)
+        return "closed" if st is None else st.state(self.clock.now())
+
+    # --- the response ----------------------------------------------------------------------------
+
+    @staticmethod
+    def decorate(req: GatewayRequest, resp: GatewayResponse, c: Compiled,
+                 portal: frozenset[str]) -> None:
+        """The API's CORS headers for an origin it allows; else the portal's, if any."""
+        assert c.cors is not None
+        allow = c.cors.allowed(req.header("origin"))
+        if allow is None:
+            cors.decorate(req, resp, portal)
+        else:
+            c.cors.decorate(resp.headers, allow)
+
+
+def _no_cache(req: GatewayRequest) -> bool:
+    values: Sequence[str] = req.header_values("cache-control")
+    return any("no-cache" in v or "no-store" in v for v in values)
+
+
+def _budget(req: GatewayRequest) -> bool:
+    return req.deadline is None or req.deadline - time.monotonic() > 0.05
