@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared.api.catalog_schemas import ApiName, Description
+from shared.api.catalog_schemas import Description
 from shared.api.schemas import (
     ConsumerOut,
     Id,
@@ -25,6 +25,10 @@ from shared.api.schemas import (
 from shared.core.models import Plan
 from shared.management.entities import Account, AuditEntry
 
+#: One string schema with one pattern (not anyOf a pattern or "*"): client generators
+#: (openapi-python-client, datamodel-code-generator) build a model that accepts both.
+PlanApi = Annotated[str, Field(pattern=r"^(\*|[a-z0-9][a-z0-9-]{0,62})$",
+                               description="An API name (every version), or * for every API.")]
 Limit = Annotated[int, Field(ge=1, le=1_000_000_000_000)]
 Money = Annotated[int, Field(ge=0, le=1_000_000_000)]
 Count = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
@@ -36,7 +40,7 @@ Count = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
 class PlanCreateIn(RequestBody):
     name: Name
     description: Description = ""
-    apis: list[ApiName | Literal["*"]] = Field(default_factory=list, max_length=100)
+    apis: list[PlanApi] = Field(default_factory=list, max_length=100)
     rate_per_second: Limit | None = None
     rate_per_minute: Limit | None = None
     quota_per_day: Limit | None = None
@@ -57,7 +61,7 @@ class PlanCreateIn(RequestBody):
 class PlanUpdateIn(RequestBody):
     name: Name | None = None
     description: Description | None = None
-    apis: list[ApiName | Literal["*"]] | None = Field(default=None, max_length=100)
+    apis: list[PlanApi] | None = Field(default=None, max_length=100)
     rate_per_second: Limit | None = None
     rate_per_minute: Limit | None = None
     quota_per_day: Limit | None = None

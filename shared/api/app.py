@@ -84,6 +84,7 @@ def create_app(
         redoc_url=None,
         redirect_slashes=False,
         dependencies=[Depends(forbid_unknown_query)],
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.tollway = Context(
         store=store,

@@ -92,3 +92,25 @@ def _use_known_ids(case: schemathesis.Case, known: dict[str, str]) -> None:
 def test_no_server_errors_and_no_schema_violations(case, role):
     _use_known_ids(case, KNOWN[role])
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS[role]}"}, checks=CHECKS)
+
+
+# --- the stateful phase: sequences of calls linked through the responses -----------------
+# Links are inferred by schemathesis (Location headers, ids named alike in responses and
+# parameters), so it creates an API, a plan, keys, subscriptions... and uses their ids in
+# later calls. As the admin: the role that reaches every route, and the one whose calls move
+# between resources. Every response must be one the document lists (405 included).
+
+
+class ManagementWorkflows(schema.as_state_machine()):  # type: ignore[misc]
+    def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+        return {"headers": {"Authorization": f"Bearer {TOKENS['admin']}"}}
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
+        case.validate_response(response, checks=CHECKS)
+
+
+TestStatefulWorkflows = ManagementWorkflows.TestCase
+TestStatefulWorkflows.settings = settings(
+    max_examples=12, stateful_step_count=6, deadline=None, derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
