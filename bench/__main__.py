@@ -36,12 +36,14 @@ def main() -> int:
         common,  # noqa: F401 - sets the emulators' fake credentials
         dynamodb_cpu,
         gateway_cpu,
+        policies,
         throughput,
     )
 
     print(f"Tollway benchmarks — {machine()}", flush=True)
     for section in (
         gateway_cpu.run,
+        policies.run,
         dynamodb_cpu.run,
         cold_start.run,
         azure_tables.run,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import zlib
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -94,10 +95,15 @@ def upstream_query(query: str, t: Transform) -> str:
 # --- access ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class IpMatcher:
-    allow: tuple[Network, ...]
-    deny: tuple[Network, ...]
+    """Compiled allow/deny lists. Verdicts per address are remembered (bounded): most
+    traffic comes from a few addresses, and parsing one costs more than the lookup."""
+
+    __slots__ = ("_seen", "allow", "deny")
+
+    def __init__(self, allow: tuple[Network, ...], deny: tuple[Network, ...]) -> None:
+        self.allow, self.deny = allow, deny
+        self._seen: dict[str, bool] = {}
 
     @classmethod
     def of(cls, allow: Iterable[str], deny: Iterable[str]) -> IpMatcher:
@@ -107,6 +113,15 @@ class IpMatcher:
         return cls(nets(allow), nets(deny))
 
     def admits(self, ip: str) -> bool:
+        seen = self._seen.get(ip)
+        if seen is None:
+            seen = self._admits(ip)
+            if len(self._seen) >= 4096:
+                self._seen.clear()
+            self._seen[ip] = seen
+        return seen
+
+    def _admits(self, ip: str) -> bool:
         """Deny wins; a non-empty allow list admits only its networks. An address that
         cannot be read (none given) is admitted only when there is no allow list."""
         try:
@@ -220,13 +235,18 @@ def retries_for(method: str, retries: int, unsafe: bool) -> int:
 
 class BreakerState:
     """One upstream's circuit breaker (per gateway instance). Not thread-safe by itself:
-    the gateway holds a lock around it. Times are the injected clock's."""
+    the gateway holds a lock around it. Times are the injected clock's.
 
-    __slots__ = ("events", "opened_at", "probes_out", "rule")
+    Outcomes are counted in ten buckets per window (constant work per request, however
+    busy the upstream): the failure rate is over the buckets that began within the last
+    ``window_seconds``."""
+
+    __slots__ = ("buckets", "opened_at", "probes_out", "rule", "width")
 
     def __init__(self, rule: Breaker) -> None:
         self.rule = rule
-        self.events: list[tuple[float, bool]] = []  # (when, failed), within the window
+        self.width = rule.window_seconds / 10
+        self.buckets: deque[list[float]] = deque()  # [start, requests, failures]
         self.opened_at: float | None = None
         self.probes_out = 0
 
@@ -254,16 +274,22 @@ class BreakerState:
             if failed:
                 self.opened_at, self.probes_out = now, 0
             else:
-                self.opened_at, self.probes_out, self.events = None, 0, []
+                self.opened_at, self.probes_out = None, 0
+                self.buckets.clear()
             return
         horizon = now - self.rule.window_seconds
-        self.events = [e for e in self.events if e[0] > horizon]
-        self.events.append((now, failed))
-        fails = sum(1 for _, f in self.events if f)
-        if len(self.events) >= self.rule.min_requests and (
-            fails / len(self.events) >= self.rule.failure_rate
-        ):
-            self.opened_at, self.probes_out, self.events = now, 0, []
+        while self.buckets and self.buckets[0][0] <= horizon:
+            self.buckets.popleft()
+        if not self.buckets or now >= self.buckets[-1][0] + self.width:
+            self.buckets.append([now, 0, 0])
+        last = self.buckets[-1]
+        last[1] += 1
+        last[2] += failed
+        total = sum(b[1] for b in self.buckets)
+        fails = sum(b[2] for b in self.buckets)
+        if total >= self.rule.min_requests and fails / total >= self.rule.failure_rate:
+            self.opened_at, self.probes_out = now, 0
+            self.buckets.clear()
 
 
 def is_failure(status: int) -> bool:
@@ -273,16 +299,6 @@ def is_failure(status: int) -> bool:
 # --- caching --------------------------------------------------------------------------------
 
 
-def _directives(headers: Headers) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in headers.get_all("Cache-Control"):
-        for part in line.split(","):
-            name, _, value = part.strip().partition("=")
-            if name:
-                out[name.lower()] = value.strip().strip('"')
-    return out
-
-
 def cache_ttl(status: int, headers: Headers, rule: CachePolicy) -> int:
     """Seconds a response may be kept (0: not at all). ``no-store`` and ``no-cache`` are
     never kept; ``private`` and ``Set-Cookie`` responses only when the route says
@@ -290,12 +306,21 @@ def cache_ttl(status: int, headers: Headers, rule: CachePolicy) -> int:
     ``Vary: *`` is never kept."""
     if status not in (200, 203, 204, 300, 301, 404, 410):
         return 0
-    d = _directives(headers)
+    d: dict[str, str] = {}
+    for name, value in headers.items():  # one pass over the headers
+        low = name.lower()
+        if low == "cache-control":
+            for part in value.split(","):
+                k, _, v = part.strip().partition("=")
+                if k:
+                    d[k.lower()] = v.strip().strip('"')
+        elif low == "set-cookie":
+            d["set-cookie"] = ""
+        elif low == "vary" and any(v.strip() == "*" for v in value.split(",")):
+            return 0
     if "no-store" in d or "no-cache" in d:
         return 0
-    if ("private" in d or "set-cookie" in headers) and not rule.private:
-        return 0
-    if any(v.strip() == "*" for line in headers.get_all("Vary") for v in line.split(",")):
+    if ("private" in d or "set-cookie" in d) and not rule.private:
         return 0
     ttl = rule.ttl_seconds
     for name in ("s-maxage", "max-age"):

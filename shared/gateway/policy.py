@@ -20,7 +20,6 @@ breakers and the response cache (bounded in bytes).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 import time
@@ -51,7 +50,7 @@ from shared.core.ratelimit import ratelimit_headers
 from shared.core.request import GatewayRequest, GatewayResponse, Headers
 from shared.core.routing import RouteTable
 from shared.gateway import cors
-from shared.gateway.throttle import Limiter
+from shared.gateway.throttle import Limiter, Throttled
 from shared.ports import Metrics
 
 if TYPE_CHECKING:
@@ -112,6 +111,7 @@ class PolicyLayer:
         self.limiter, self.clock, self.metrics = limiter, clock, metrics
         self.cache = ResponseCache(cache_bytes)
         self._breakers: dict[str, BreakerState] = {}
+        self._tripped: set[str] = set()  # upstreams whose breaker is open or half-open
         self._lock = threading.Lock()
 
     # --- before credentials ------------------------------------------------------------------
@@ -177,8 +177,13 @@ class PolicyLayer:
         return v
 
     def _charge(self, v: Verdict, cl: CompiledLimit, bucket: str, *, report: bool) -> bool:
-        throttled = self.limiter.check(bucket, cl.plan, cl.schedule)
-        d = throttled.decision
+        charged = self.limiter.charge(bucket, cl.schedule)  # policy limits: fixed windows
+        if type(charged) is dict:  # admitted
+            if report:
+                v.headers.update(charged)
+            return True
+        assert isinstance(charged, Throttled)
+        d = charged.decision
         shadow = cl.rule.shadow
         if d is None:  # the store is down: a shadow limit never denies; the others fail closed
             if shadow:
@@ -220,7 +225,8 @@ class PolicyLayer:
         if t is not None:
             hdrs = req.headers if t.request_headers is None else request_headers(
                 req.headers, t.request_headers)
-            out = dataclasses.replace(req, headers=hdrs, query=upstream_query(req.query, t))
+            out = GatewayRequest(req.method, req.path, upstream_query(req.query, t), hdrs,
+                                 req.body, req.source_ip, req.request_id, req.deadline)
             rest = upstream_path(v.rest, t)
         resp = self._send(gw, out, v, c, rest)
         if t is not None and t.response_headers is not None:
@@ -259,15 +265,18 @@ class PolicyLayer:
             seed = (sticky_seed(v.consumer_id or req.source_ip) if t is not None and t.sticky
                     else zlib.crc32(v.request_id.encode()))
             healthy = None
-            if brk is not None:
+            if brk is not None and self._tripped:  # some breaker is not closed
                 with self._lock:
                     healthy = [self._breaker(u.url, brk).available(now) for u in ups]
             chosen = pick(ups, seed, healthy)
         state = None
         if brk is not None:
-            with self._lock:
-                state = self._breaker(ups[chosen].url, brk)
-                allowed = state.allow(now)
+            state = self._breaker(ups[chosen].url, brk)
+            if state.opened_at is None:  # closed: the usual case, no lock needed to read it
+                allowed = True
+            else:
+                with self._lock:
+                    allowed = state.allow(now)
             if not allowed:
                 self.metrics.count("CircuitOpen")
                 assert state.opened_at is not None
@@ -294,11 +303,15 @@ class PolicyLayer:
             failed = v.outcome is not Outcome.OK or is_failure(resp.status)
             with self._lock:
                 state.record(failed, self.clock.now())
+                if state.opened_at is None:
+                    self._tripped.discard(ups[chosen].url)
+                else:
+                    self._tripped.add(ups[chosen].url)
         return resp
 
     def _breaker(self, url: str, rule: object) -> BreakerState:
         st = self._breakers.get(url)
-        if st is None or st.rule != rule:
+        if st is None or (st.rule is not rule and st.rule != rule):
             st = self._breakers[url] = BreakerState(rule)  # type: ignore[arg-type]
         return st
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from tests.parity.normalise import GENERATED, Run
 from tests.parity.spec import Advance, Bearer, Fault, HeaderValue, Key, Request, Scenario
-from tests.parity.world import BINARY, COOKIES, MAX_BODY, ORIGIN, T0
+from tests.parity.world import APP_ORIGIN, BINARY, COOKIES, MAX_BODY, ORIGIN, T0
 
 UNAUTHORIZED = 'Bearer realm="tollway", ApiKey realm="tollway" header="X-Api-Key"'
 PROBLEM = "application/problem+json"
@@ -340,6 +340,103 @@ SCENARIOS: list[Scenario] = [
     ), "a key that cannot be looked up is never admitted, whatever the plan",
         never_forwarded),
 ]
+
+
+# --- gateway policies (API pol v1, world.py; docs/policies.md) ------------------------------
+
+POL_EXPOSED = (EXPOSED + ", Age, X-Cache, X-Tollway-Shadow, X-Trace")
+
+
+def transformed(run: Run) -> None:
+    (up,) = run.last.upstream
+    assert up.url == "http://upstream.parity.test/v2/items?a=1&src=gw", up.url
+    names = dict(up.headers)
+    assert names["x-env"] == "parity" and names["x-new"] == "o", names
+    assert "x-debug" not in names and "x-old" not in names and "x-api-key" not in names
+    assert names["x-tollway-consumer"] == "con_a"
+
+
+def anonymous_forwarded(run: Run) -> None:
+    assert [len(ex.upstream) for ex in run.exchanges] == [1, 1, 0, 0]
+    assert run.exchanges[0].upstream_header("x-tollway-consumer") == [""]
+
+
+def upstream_called(*counts: int) -> Any:
+    def check(run: Run) -> None:
+        assert [len(ex.upstream) for ex in run.exchanges] == list(counts)
+
+    return check
+
+
+def _pol(path: str, **kw: Any) -> Request:
+    return req("/pol/v1" + path, **kw)
+
+
+POLICY_SCENARIOS: list[Scenario] = [
+    one("policy-transform",
+        _pol("/t/items", query="a=1&debug=yes", x_served_by="tollway",
+             headers=(("X-Debug", "1"), ("X-Old", "o"), ("X-Env", "dev")),
+             ratelimit='"per-minute";r=2;t=50'),
+        "headers set/removed/renamed, path prefix rewritten, query stripped and injected; "
+        "credentials still stripped", transformed),
+    one("policy-403-ip-denied", _pol("/denied/x", expect=403, content_type=PROBLEM,
+                                     ratelimit=None),
+        "the client's address is in the route's deny list: refused before any limit",
+        never_forwarded),
+    one("policy-200-ip-allowed", _pol("/allowed/x"), "the client's address is allowed"),
+    Scenario("policy-413-route-body-size", (
+        _pol("/small/x", method="POST", body=b"12345678"),
+        _pol("/small/x", method="POST", body=b"123456789", expect=413, content_type=PROBLEM),
+    ), "the route accepts at most 8 bytes", upstream_called(1, 0)),
+    Scenario("policy-anonymous-per-ip", (
+        _pol("/public/x", key=None, ratelimit='"per-minute";r=1;t=50'),
+        _pol("/public/x", key=None),
+        _pol("/public/x", key=None, expect=429, retry_after="50"),
+        _pol("/t/x", key=None, expect=401, **DENIED_401),
+    ), "a public route needs no key; its own per-IP limit; other routes still need one",
+        anonymous_forwarded),
+    Scenario("policy-shadow-limit", (
+        _pol("/shadow/x", x_tollway_shadow=None),
+        _pol("/shadow/x", x_tollway_shadow="would-throttle"),
+    ), "a shadow limit of 1 a minute only reports", upstream_called(1, 1)),
+    Scenario("policy-limit-by-header", (
+        _pol("/tenant/x", headers=(("X-Tenant", "t1"),)),
+        _pol("/tenant/x", headers=(("X-Tenant", "t1"),), expect=429, retry_after="50"),
+        _pol("/tenant/x", headers=(("X-Tenant", "t2"),)),
+    ), "counted per X-Tenant value", upstream_called(1, 0, 1)),
+    Scenario("policy-route-cost", (
+        _pol("/cost/x", ratelimit='"per-minute";r=0;t=50'),
+        _pol("/cost/x", expect=429),
+    ), "a route that counts 3 units spends the plan's minute at once", None),
+    Scenario("policy-cache", (
+        _pol("/cached/a", x_cache="MISS", age=None),
+        _pol("/cached/a", x_cache="HIT", age="0"),
+        Advance(5),
+        _pol("/cached/a", x_cache="HIT", age="5"),
+    ), "the second and third answers come from the gateway's cache", upstream_called(1, 0, 0)),
+    Scenario("policy-503-circuit-open", (
+        _pol("/x/fail", expect=502), _pol("/x/fail", expect=502),
+        _pol("/x/fail", expect=503, retry_after="30", content_type=PROBLEM),
+    ), "two failures of two open the breaker: the third is refused without calling",
+        upstream_called(1, 1, 0)),
+    one("policy-cors-preflight",
+        _pol("/t/x", method="OPTIONS", key=None, expect=204,
+             headers=(("Origin", APP_ORIGIN), ("Access-Control-Request-Method", "POST")),
+             access_control_allow_origin=APP_ORIGIN, vary="Origin",
+             access_control_allow_methods="GET, POST",
+             access_control_allow_headers="X-Api-Key, Content-Type",
+             access_control_max_age="300", access_control_allow_credentials="true"),
+        "the API's own CORS policy answers its origin's preflight before credentials",
+        never_forwarded),
+    one("policy-cors-answer",
+        _pol("/t/x", headers=(("Origin", APP_ORIGIN),), access_control_allow_origin=APP_ORIGIN,
+             access_control_allow_credentials="true",
+             access_control_expose_headers=POL_EXPOSED, vary="Origin")),
+    one("policy-cors-other-origin",
+        _pol("/t/x", headers=(("Origin", "https://evil.test"),),
+             access_control_allow_origin=None, access_control_allow_credentials=None)),
+]
+SCENARIOS += POLICY_SCENARIOS
 
 
 def _cookies(run: Run) -> None:

@@ -34,6 +34,7 @@ from shared.core.models import (
     SubscriptionStatus,
     Upstream,
 )
+from shared.core.policy import parse
 from shared.management import records
 from shared.ports import (
     StoreUnavailable,
@@ -64,7 +65,7 @@ SETTINGS = Settings(
 )
 
 PLANS = (
-    Plan("free", "Free", apis=("demo",), rate_per_minute=3),
+    Plan("free", "Free", apis=("demo", "pol"), rate_per_minute=3),
     Plan("other", "Other", apis=("billing",), rate_per_minute=100),
     Plan("quota", "Quota", apis=("demo",), quota_per_day=2),
     Plan("open", "Open", apis=("demo",), rate_per_minute=100, fail_mode=FailMode.OPEN),
@@ -88,6 +89,35 @@ APIS = (
     Api("billing-v1", "billing", "v1", "/billing/v1", _UPS, _ROUTES, Lifecycle.PUBLISHED),
     Api("draft-v1", "draft", "v1", "/draft/v1", _UPS, _ROUTES, Lifecycle.DRAFT),
 )
+
+#: The API whose routes carry every gateway policy (docs/policies.md); CORS for APP_ORIGIN.
+APP_ORIGIN = "https://app.parity.test"
+_POL_ROUTES = (
+    Route("GET", "/t/*", policies=parse({"transform": {
+        "request_headers": {"set": {"X-Env": "parity"}, "remove": ["X-Debug"],
+                            "rename": {"X-Old": "X-New"}},
+        "response_headers": {"set": {"X-Served-By": "tollway"}},
+        "strip_prefix": "/t", "add_prefix": "/v2",
+        "query_remove": ["debug"], "query_set": {"src": "gw"}}})),
+    Route("GET", "/denied/*", policies=parse({"ip": {"deny": ["127.0.0.0/8", "::1/128"]}})),
+    Route("GET", "/allowed/*", policies=parse({"ip": {"allow": ["127.0.0.0/8", "::1/128"]}})),
+    Route("POST", "/small/*", policies=parse({"max_body_bytes": 8})),
+    Route("GET", "/public/*", policies=parse({"anonymous": {"rate_per_minute": 2}})),
+    Route("GET", "/shadow/*", policies=parse({"limits": [
+        {"by": "consumer", "rate_per_minute": 1, "shadow": True}]})),
+    Route("GET", "/tenant/*", policies=parse({"limits": [
+        {"by": "header", "header": "X-Tenant", "rate_per_minute": 1}]})),
+    Route("GET", "/cost/*", policies=parse({"cost": 3})),
+    Route("GET", "/cached/*", policies=parse({"cache": {"ttl_seconds": 30}})),
+    Route("*", "/x/*", policies=parse({"traffic": {"breaker": {
+        "failure_rate": 0.5, "min_requests": 2, "open_seconds": 30}}})),
+)
+APIS = (*APIS, Api(
+    "pol-v1", "pol", "v1", "/pol/v1", _UPS, _POL_ROUTES, Lifecycle.PUBLISHED,
+    policies=parse({"cors": {"origins": [APP_ORIGIN], "methods": ["GET", "POST"],
+                             "headers": ["X-Api-Key", "Content-Type"], "credentials": True,
+                             "max_age": 300, "expose": ["X-Trace"]}}),
+))
 
 CONSUMERS = (
     Consumer("con_a", "A"),
@@ -304,6 +334,7 @@ class World:
 
 
 __all__: Sequence[str] = [
+    "APP_ORIGIN",
     "BINARY",
     "COOKIES",
     "MAX_BODY",

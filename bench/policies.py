@@ -1,0 +1,107 @@
+"""Gateway policies (issue 13): a request through an API with every policy on, next to the
+same request through the same API with none, in alternating rounds (memory store).
+
+"Every policy" is one route carrying one of each kind at once: header/path/query transforms
+both ways, CORS, an IP allow and deny list, a body size, a policy limit (by header, in
+shadow mode, reporting would-throttle: one more store hit), a route cost, traffic (timeout,
+retries, sticky weighted choice over two upstreams, a circuit breaker) and response
+caching. The cache is measured twice: a hit (the upstream is not called) and a bypass
+(``Cache-Control: no-cache`` from the client: the lookup skipped, the answer stored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+
+from bench.common import goal, paired_rounds, row
+from bench.world import PATH, make_world
+from shared.core.models import Api, Route, Upstream
+from shared.core.policy import parse
+from shared.core.request import GatewayRequest
+from shared.management import records
+
+#: The policy-on request may cost at most this many times the policy-free one.
+LIMIT = 2.0
+
+EVERY = {
+    "transform": {
+        "request_headers": {"set": {"X-Env": "bench"}, "remove": ["X-Debug"],
+                            "rename": {"X-Old": "X-New"}},
+        "response_headers": {"set": {"X-Served-By": "tollway"}, "remove": ["Server"]},
+        "strip_prefix": "/echo", "add_prefix": "/v2", "query_remove": ["debug"],
+        "query_set": {"src": "gw"},
+    },
+    "cors": {"origins": ["https://app.example.com"], "credentials": True},
+    "ip": {"allow": ["10.0.0.0/8", "2001:db8::/32"], "deny": ["10.9.9.9"]},
+    "max_body_bytes": 4096,
+    "limits": [{"by": "header", "header": "X-Tenant", "rate_per_minute": 1, "shadow": True}],
+    "cost": 1,
+    "traffic": {"timeout_seconds": 5, "retries": 1, "sticky": True,
+                "breaker": {"min_requests": 10_000}},
+    "cache": {"ttl_seconds": 3600, "vary_headers": ["Accept"]},
+}
+
+
+def _policy_world():
+    world = make_world()
+    api = Api("demo-v2", "demo", "v2", "/demo/v2",
+              (Upstream("http://a.upstream.test", 90), Upstream("http://b.upstream.test", 10)),
+              (Route("GET", "/echo/*", (), parse(EVERY)), Route("POST", "/echo/*")),
+              policies=None)
+    from shared.core.models import Lifecycle
+
+    records.save_unaudited(world.store, [records.put_api_write(
+        dataclasses.replace(api, lifecycle=Lifecycle.PUBLISHED))])
+    world.gateway.directory.routes()  # compiled once, as a warm instance has it
+    return world
+
+
+def run() -> list[str]:
+    plain = make_world()
+    pol = _policy_world()
+    headers = (("x-api-key", plain.key), ("x-request-id", "bench-policy-1"),
+               ("accept", "application/json"), ("x-tenant", "t1"), ("x-old", "o"),
+               ("origin", "https://app.example.com"))
+    plain_req = GatewayRequest("GET", PATH, "a=1", headers, source_ip="10.1.2.3")
+    pol_headers = tuple((k, pol.key if k == "x-api-key" else v) for k, v in headers)
+    hit_req = GatewayRequest("GET", PATH, "a=1&debug=1", pol_headers, source_ip="10.1.2.3")
+    bypass_req = dataclasses.replace(hit_req,
+                                     headers=(*pol_headers, ("cache-control", "no-cache")))
+    for gw, r in ((plain.gateway, plain_req), (pol.gateway, hit_req),
+                  (pol.gateway, bypass_req)):
+        resp = gw.handle(r)
+        assert resp.status == 200, (resp.status, resp.body)
+    assert pol.gateway.decide(hit_req).policy is not None
+    assert plain.gateway.decide(plain_req).policy is None
+
+    n = 2_000
+    d_pol, d_plain = paired_rounds(lambda: pol.gateway.decide(hit_req),
+                                   lambda: plain.gateway.decide(plain_req), n, rounds=9)
+    h_hit, h_plain = paired_rounds(lambda: pol.gateway.handle(hit_req),
+                                   lambda: plain.gateway.handle(plain_req), n, rounds=9)
+    h_bypass, h_plain2 = paired_rounds(lambda: pol.gateway.handle(bypass_req),
+                                       lambda: plain.gateway.handle(plain_req), n, rounds=9)
+    med = statistics.median
+    decide_ratio = med(d_pol) / med(d_plain)
+    hit_ratio = med(h_hit) / med(h_plain)
+    bypass_ratio = med(h_bypass) / med(h_plain2)
+    worst = max(hit_ratio, bypass_ratio)
+    return [
+        "Gateway policies (memory store; CPU medians of 9 alternating rounds)",
+        row("decide(): policy-free route", f"{med(d_plain) * 1e6:.1f} µs"),
+        row("decide(): every policy (IP, body, a shadow limit = 1 more hit)",
+            f"{med(d_pol) * 1e6:.1f} µs", f"{decide_ratio:.2f}x"),
+        row("handle(): policy-free request", f"{med(h_plain) * 1e6:.1f} µs"),
+        row("handle(): every policy, cache hit", f"{med(h_hit) * 1e6:.1f} µs",
+            f"{hit_ratio:.2f}x"),
+        row("handle(): every policy, cache bypassed (stored)", f"{med(h_bypass) * 1e6:.1f} µs",
+            f"{bypass_ratio:.2f}x"),
+        row("every policy on / policy-free (request, worst case)", f"{worst:.2f}x",
+            goal(worst, LIMIT)),
+    ]
+
+
+if __name__ == "__main__":
+    for line in run():
+        print(line)
