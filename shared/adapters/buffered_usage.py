@@ -1,7 +1,8 @@
 """A usage sink for one long-lived process (the local stack): events queue in memory and a
 background thread hands them, in batches, to ``record`` (the wiring passes metering's
-``record_batch``), so the request path makes zero synchronous store writes. Events still queued when the process dies are lost;
-the clouds use a durable transport instead (log lines on AWS, a queue on Azure)."""
+``record_batch``), so the request path makes zero synchronous store writes. Events still
+queued when the process dies are lost; the clouds use a durable transport instead (log
+lines on AWS, a queue on Azure)."""
 
 from __future__ import annotations
 

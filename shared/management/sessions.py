@@ -8,7 +8,8 @@ and an epoch older than the account's. The algorithm is pinned: ``alg: none`` or
 RS/ES token never verifies. ``iss``, ``aud``, ``exp``, ``sub``, ``role`` and ``jti`` are
 required; expiry is checked against the injected clock, not the machine's. ``exp`` (and
 ``iat``/``nbf`` when present) must be finite numbers, as for gateway JWTs
-(``tokens.numeric_date``): a NaN ``exp`` would never expire. PyJWT refuses a ``crit`` extension it does not implement.
+(``tokens.numeric_date``): a NaN ``exp`` would never expire. PyJWT refuses a ``crit``
+extension it does not implement.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Analytics (admin: every API), deprecated callers (admin), and my quota meter."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -16,6 +16,7 @@ from shared.api.analytics_schemas import (
 )
 from shared.api.deps import AdminActor, Ctx, CurrentDeveloper, require_admin
 from shared.api.errors import responses
+from shared.api.routers.usage import Day
 from shared.management import analytics, records
 from shared.management.errors import Invalid
 
@@ -33,8 +34,8 @@ STATS = ("requests", "errors", "bytes_in", "bytes_out", "avg_latency_ms", "p50_m
            responses=responses(422))
 def api_analytics(
     _: AdminActor, ctx: Ctx,
-    start: Annotated[date | None, Query(description="First day (UTC); default end.")] = None,
-    end: Annotated[date | None, Query(description="Last day (UTC); default today.")] = None,
+    start: Annotated[Day | None, Query(description="First day (UTC); default end.")] = None,
+    end: Annotated[Day | None, Query(description="Last day (UTC); default today.")] = None,
     api_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     by: Literal["hour", "route", "api"] = "hour",
 ) -> AnalyticsOut:

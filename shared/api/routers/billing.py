@@ -4,6 +4,7 @@
 is a query parameter, not a path segment: it names a month, not a resource someone owns.
 """
 
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -66,9 +67,11 @@ def my_statements(dev: CurrentDeveloper, ctx: Ctx) -> StatementsOut:
 
 @router.get("/statement", summary="One of my statements (JSON or CSV)",
             response_model=StatementOut, responses={**CSV, **responses(422)})
-def my_statement(dev: CurrentDeveloper, ctx: Ctx, period: Period,
+def my_statement(dev: CurrentDeveloper, ctx: Ctx, period: Period | None = None,
                  format: Format = "json") -> StatementOut | Response:
-    return _render(billing.statement(ctx.store, ctx.clock, dev.consumer_id, period), format)
+    """Without ``period``: the current month (its preview until it is closed)."""
+    month = period or time.strftime("%Y-%m", time.gmtime(ctx.clock.now()))
+    return _render(billing.statement(ctx.store, ctx.clock, dev.consumer_id, month), format)
 
 
 @admin.get("/{consumer_id}/preview", summary="A consumer's invoice preview",

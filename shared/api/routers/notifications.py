@@ -11,7 +11,10 @@ from pydantic import BaseModel
 
 from shared.api.deps import AdminActor, Ctx, require_admin
 from shared.api.errors import responses
-from shared.management import notifications
+from shared.management import audit, notifications
+from shared.management.changes import Change
+from shared.management.entities import Actor
+from shared.management.errors import commit
 from shared.ports import Notifier
 
 admin = APIRouter(prefix="/v1/admin/notifications", tags=["admin: notifications"],
@@ -56,21 +59,31 @@ def _out(s: notifications.Sent) -> SentOut:
     return SentOut(sent=s.sent, already=s.already, no_address=s.no_address, failed=s.failed)
 
 
+def _audited(ctx: Any, actor: Actor, action: str, target: str, out: SentOut) -> SentOut:
+    """Who sent notices to customers, and how many: an admin action like any other."""
+    entry = audit.write(ctx.clock, actor, action, audit.Target("notification", target),
+                        after=out.model_dump())
+    commit(ctx.store, ctx.clock, Change([entry]))
+    return out
+
+
 @admin.post("/deprecation", summary="Tell the recent callers of a deprecated version",
             responses=responses(404, 409))
-def deprecation(_: AdminActor, ctx: Ctx, notifier: NotifierDep,
+def deprecation(actor: AdminActor, ctx: Ctx, notifier: NotifierDep,
                 api_id: Annotated[str, Query(min_length=1, max_length=100)]) -> SentOut:
     """To exactly the consumers that called it in the last 30 days; each once."""
-    return _out(notifications.deprecation(ctx.store, ctx.clock, notifier, api_id))
+    out = _out(notifications.deprecation(ctx.store, ctx.clock, notifier, api_id))
+    return _audited(ctx, actor, "notification.deprecation", api_id, out)
 
 
 @admin.post("/run", summary="Send due quota alerts and approval results")
-def run(_: AdminActor, ctx: Ctx, notifier: NotifierDep) -> SentOut:
+def run(actor: AdminActor, ctx: Ctx, notifier: NotifierDep) -> SentOut:
     """What the scheduled job does; safe to call any time (each notice goes once)."""
     a = notifications.quota_alerts(ctx.store, ctx.clock, notifier)
     b = notifications.subscription_results(ctx.store, ctx.clock, notifier)
-    return SentOut(sent=a.sent + b.sent, already=a.already + b.already,
-                   no_address=a.no_address + b.no_address, failed=a.failed + b.failed)
+    out = SentOut(sent=a.sent + b.sent, already=a.already + b.already,
+                  no_address=a.no_address + b.no_address, failed=a.failed + b.failed)
+    return _audited(ctx, actor, "notification.run", "due", out)
 
 
 @admin.get("/outbox", summary="The local outbox, newest first")

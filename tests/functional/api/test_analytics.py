@@ -49,7 +49,8 @@ def test_deprecated_callers_are_exactly_those_who_called_in_30_days_200(h):
     caller, modern, idle = h.signup(), h.signup(), h.signup()
     record_all(h.store, events(caller.consumer_id, v1["id"], [3.0] * 4)
                + events(modern.consumer_id, v2["id"], [3.0] * 9))
-    h.admin("POST", f"/v1/admin/apis/{v1['id']}/lifecycle", json={"state": "deprecated", "sunset_at": "2026-06-01T00:00:00Z"})
+    h.admin("POST", f"/v1/admin/apis/{v1['id']}/lifecycle",
+            json={"state": "deprecated", "sunset_at": "2026-06-01T00:00:00Z"})
 
     out = h.admin("GET", "/v1/admin/analytics/deprecated-callers")
     assert [(i["version"], [(c["consumer_id"], c["requests"]) for c in i["callers"]])
