@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shared.core.clock import Clock, SystemClock
-from shared.core.ratelimit import Guard, HitResult, Slot, admit
+from shared.core.ratelimit import Guard, HitResult, Slot
 from shared.ports import (
     ConditionFailed,
     Delete,
@@ -129,16 +129,41 @@ class MemoryStore:
     def hit(
         self, bucket: str, slots: Sequence[Slot], guards: Sequence[Guard], cost: int
     ) -> HitResult:
+        # ``admit``'s rule, written out: this runs on every request of the memory store.
         with self._lock:
             self.round_trips += 1
             now = self._clock.now()
-            stored = self._counters.get(bucket, {})
-            names = {s.name for s in slots} | {g.name for g in guards}
-            live = {n: v for n, (v, exp) in stored.items() if n in names and exp > now}
-            result = admit(live, slots, guards, cost)
-            fresh = {n: (v, stored[n][1]) for n, v in live.items()}
-            if result.admitted:
-                fresh.update({s.name: (result.counts[s.name], s.expires_at) for s in slots})
+            stored = self._counters.get(bucket) or {}
+            live: dict[str, int] = {}  # named counters still alive
+            fresh: dict[str, tuple[int, float]] = {}  # what the bucket keeps
+            ok = True
+            for s in slots:
+                e = stored.get(s.name)
+                if e is not None and e[1] > now:
+                    live[s.name] = e[0]
+                    fresh[s.name] = e
+                    if e[0] + cost > s.ceiling:
+                        ok = False
+                elif cost > s.ceiling:
+                    ok = False
+            for g in guards:
+                e = stored.get(g.name)
+                if e is not None and e[1] > now:
+                    live[g.name] = e[0]
+                    fresh[g.name] = e
+                    if e[0] > g.at_most:
+                        ok = False
+                elif g.at_most < 0:
+                    ok = False
+            if ok:
+                counts = dict(live)
+                for s in slots:
+                    n = live.get(s.name, 0) + cost
+                    counts[s.name] = n
+                    fresh[s.name] = (n, s.expires_at)
+                result = HitResult(True, counts)
+            else:
+                result = HitResult(False, live)
             self._counters[bucket] = fresh
             return result
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import calendar
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -206,6 +206,9 @@ class RateDecision:
     retry_after: int  # seconds; 0 when admitted
     exceeded: Limit | None
     stale_guard: bool  # a guard failed: refresh ``known`` from counts and decide again
+    # The RateLimit headers, when already rendered (Schedule's fast path leaves ``states``
+    # empty then): exactly what ``ratelimit_headers(states)`` would give.
+    headers: Mapping[str, str] | None = None
 
 
 def decide(cp: CounterPlan, result: HitResult) -> RateDecision:
@@ -263,3 +266,88 @@ def ratelimit_headers(states: Sequence[LimitState]) -> dict[str, str]:
     policy = ", ".join(_item(s.limit.name, f"q={s.limit.max};w={s.window_seconds}") for s in states)
     current = ", ".join(_item(s.limit.name, f"r={s.remaining};t={s.reset_seconds}") for s in states)
     return {"RateLimit-Policy": policy, "RateLimit": current}
+
+
+_NO_KNOWN: Mapping[str, int] = {}
+
+#: (start, end, slots, parts, RateLimit-Policy header, RateLimit format, and per part
+#: (max, slot name, window end)) of one window.
+_Window = tuple[
+    float, float, tuple[Slot, ...], tuple[_Plan, ...], str, str, tuple[tuple[int, str, float], ...]
+]
+
+
+class Schedule:
+    """One plan's limits with what only changes once per window computed once per window:
+    the slots, the ``RateLimit-Policy`` header and the ``RateLimit`` header's format.
+
+    For fixed windows (the common case), a decision is then one store ``hit`` plus a few
+    subtractions and one ``%`` format; sliding windows (whose ceilings move with ``now``)
+    go through :func:`plan_counters` every time. Decisions are identical to
+    :func:`plan_counters` + :func:`decide` + :func:`ratelimit_headers` (unit-tested).
+    A Schedule is shared between threads: its window cache is one tuple, replaced whole.
+    """
+
+    __slots__ = ("_window", "algorithm", "cost", "fixed", "limits")
+
+    def __init__(self, limits: tuple[Limit, ...], algorithm: Algorithm, cost: int) -> None:
+        self.limits, self.algorithm, self.cost = limits, algorithm, cost
+        self.fixed = algorithm is Algorithm.FIXED or all(lim.is_quota for lim in limits)
+        self._window: _Window | None
+        self._window = None
+
+    def _current(self, now: float) -> _Window:
+        w = self._window
+        if w is None or not (w[0] <= now < w[1]):
+            cp = plan_counters(self.limits, Algorithm.FIXED, now, self.cost, _NO_KNOWN)
+            start = max(p.start for p in cp.parts)
+            end = min(p.end for p in cp.parts)
+            flat = tuple((p.limit.max, p.slot.name, p.end) for p in cp.parts)
+            w = (start, end, cp.slots, cp.parts, _policy_of(cp), _fmt_of(cp), flat)
+            self._window = w
+        return w
+
+    def counters(self, now: float) -> CounterPlan:
+        """``plan_counters(limits, FIXED, now, cost, {})``, cached per window."""
+        w = self._current(now)
+        return CounterPlan(w[2], (), w[3], self.cost, now, _NO_KNOWN)
+
+    def charge(
+        self, hit: Callable[..., HitResult], bucket: str, now: float
+    ) -> dict[str, str] | RateDecision:
+        """One fixed-window decision: ``hit(bucket, slots, (), cost)`` (the store's), then
+        the RateLimit headers when admitted, else the :func:`decide` of the denial."""
+        w = self._current(now)
+        result = hit(bucket, w[2], (), self.cost)
+        if not result.admitted:
+            return decide(CounterPlan(w[2], (), w[3], self.cost, now, _NO_KNOWN), result)
+        counts, values = result.counts, []
+        for most, name, end in w[6]:
+            left = most - counts.get(name, 0)
+            reset = math.ceil(end - now)
+            values += (left if left > 0 else 0, reset if reset > 1 else 1)
+        return {"RateLimit-Policy": w[4], "RateLimit": w[5] % tuple(values)}
+
+    def read(self, cp: CounterPlan, result: HitResult) -> RateDecision:
+        """:func:`decide` for a fixed-window ``cp`` from :meth:`counters`."""
+        d = decide(cp, result)
+        if not d.admitted:
+            return d
+        return RateDecision(True, d.states, 0, None, False, ratelimit_headers(d.states))
+
+
+def _policy_of(cp: CounterPlan) -> str:
+    return ", ".join(
+        _item(p.limit.name, f"q={p.limit.max};w={int(p.end - p.start)}") for p in cp.parts
+    )
+
+
+def _fmt_of(cp: CounterPlan) -> str:
+    return ", ".join(_item(p.limit.name, "r=%d;t=%d") for p in cp.parts)
+
+
+@functools.lru_cache(maxsize=1024)
+def schedule_of(plan: Plan) -> Schedule:
+    """The plan's :class:`Schedule` (one per distinct plan; callers keep it to avoid
+    hashing the plan on every request)."""
+    return Schedule(limits_of(plan), plan.algorithm, plan.request_cost)

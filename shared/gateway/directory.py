@@ -23,21 +23,25 @@ class Directory:
         self._plans: TTLCache[str, Plan | None] = TTLCache(clock, ttl)
         self._routes: TTLCache[str, RouteTable] = TTLCache(clock, ttl, maxsize=1)
 
-    def key(self, key_hash: str) -> KeyRecord | None:
-        return self._keys.get(key_hash, lambda: records.key_by_hash(self.store, key_hash))
+    # ``until``: see TTLCache.get (the deadline of what is returned is appended to it).
 
-    def consumer(self, consumer_id: str) -> Consumer | None:
+    def key(self, key_hash: str, until: list[float] | None = None) -> KeyRecord | None:
+        return self._keys.get(key_hash, lambda: records.key_by_hash(self.store, key_hash), until)
+
+    def consumer(self, consumer_id: str, until: list[float] | None = None) -> Consumer | None:
         return self._consumers.get(
-            consumer_id, lambda: records.get_consumer(self.store, consumer_id)
+            consumer_id, lambda: records.get_consumer(self.store, consumer_id), until
         )
 
-    def subscriptions(self, consumer_id: str) -> tuple[Subscription, ...]:
+    def subscriptions(
+        self, consumer_id: str, until: list[float] | None = None
+    ) -> tuple[Subscription, ...]:
         return self._subs.get(
-            consumer_id, lambda: tuple(records.list_subscriptions(self.store, consumer_id))
+            consumer_id, lambda: tuple(records.list_subscriptions(self.store, consumer_id)), until
         )
 
-    def plan(self, plan_id: str) -> Plan | None:
-        return self._plans.get(plan_id, lambda: records.get_plan(self.store, plan_id))
+    def plan(self, plan_id: str, until: list[float] | None = None) -> Plan | None:
+        return self._plans.get(plan_id, lambda: records.get_plan(self.store, plan_id), until)
 
-    def routes(self) -> RouteTable:
-        return self._routes.get("", lambda: RouteTable(records.list_apis(self.store)))
+    def routes(self, until: list[float] | None = None) -> RouteTable:
+        return self._routes.get("", lambda: RouteTable(records.list_apis(self.store)), until)

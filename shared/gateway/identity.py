@@ -20,17 +20,23 @@ class Identity:
     consumer_id: str = ""
     key_id: str = ""
     scopes: frozenset[str] = frozenset()
+    expires_at: float | None = None  # the API key's own expiry, if it has one
 
 
 def authenticate(
-    req: GatewayRequest, directory: Directory, issuers: Mapping[str, tokens.Issuer], clock: Clock
+    req: GatewayRequest,
+    directory: Directory,
+    issuers: Mapping[str, tokens.Issuer],
+    clock: Clock,
+    until: list[float] | None = None,
 ) -> Identity:
+    """``until``: see ``TTLCache.get`` (gets the key record's cache deadline)."""
     api_keys = req.header_values("x-api-key")
     auths = req.header_values("authorization")
     if len(api_keys) + len(auths) > 1:
         return Identity(Outcome.AMBIGUOUS_CREDENTIALS)
     if api_keys:
-        return _by_key(api_keys[0].strip(), directory, clock)
+        return _by_key(api_keys[0].strip(), directory, clock, until)
     if auths:
         scheme, _, token = auths[0].strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -42,14 +48,17 @@ def authenticate(
     return Identity(Outcome.MISSING_CREDENTIAL)
 
 
-def _by_key(plaintext: str, directory: Directory, clock: Clock) -> Identity:
+def _by_key(
+    plaintext: str, directory: Directory, clock: Clock, until: list[float] | None = None
+) -> Identity:
     if not keymod.well_formed(plaintext):  # no store lookup for garbage
         return Identity(Outcome.MALFORMED_CREDENTIAL)
-    record = directory.key(keymod.hash_key(plaintext))
+    record = directory.key(keymod.hash_key(plaintext), until)
     if record is None:
         return Identity(Outcome.UNKNOWN_KEY)
     if record.state is KeyState.REVOKED:
         return Identity(Outcome.REVOKED_KEY)
     if record.expires_at is not None and record.expires_at <= clock.now():
         return Identity(Outcome.EXPIRED_KEY)
-    return Identity(Outcome.OK, record.consumer_id, record.id, frozenset(record.scopes))
+    scopes = frozenset(record.scopes)
+    return Identity(Outcome.OK, record.consumer_id, record.id, scopes, record.expires_at)

@@ -11,6 +11,7 @@ path without a key is a 401, not a 404.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import zlib
@@ -29,7 +30,8 @@ from shared.core.models import (
     UsageEvent,
 )
 from shared.core.outcomes import PROBLEM_CONTENT_TYPE, Outcome, problem
-from shared.core.ratelimit import ratelimit_headers
+from shared.core.keys import hash_key
+from shared.core.ratelimit import ratelimit_headers, schedule_of
 from shared.core.request import (
     MAX_BODY_BYTES,
     GatewayRequest,
@@ -45,7 +47,7 @@ from shared.gateway import cors
 from shared.gateway.directory import Directory
 from shared.gateway.forward import client_headers, upstream_headers
 from shared.gateway.identity import authenticate
-from shared.gateway.throttle import Limiter
+from shared.gateway.throttle import Limiter, Throttled
 from shared.ports import (
     Metrics,
     NullMetrics,
@@ -69,6 +71,45 @@ def limit_bucket(consumer_id: str, api_name: str) -> str:
     """Limits count per consumer and API: cancelling, re-subscribing or changing plan
     keeps the current windows' counts (a spent quota stays spent)."""
     return f"CON#{consumer_id}#API#{api_name}"
+
+
+class _Warm:
+    """Everything a key (or a verified token's consumer) resolved to for one method and
+    path: kept until the earliest cache deadline of the records it came from (key,
+    consumer, subscriptions, plans, routes), so a warm request skips every lookup but
+    never outlives the TTL bound on revocation, suspension or plan changes."""
+
+    __slots__ = (
+        "api",
+        "bucket",
+        "consumer_id",
+        "fixed",
+        "key_expires",
+        "key_id",
+        "lifecycle",
+        "plan",
+        "rest",
+        "route",
+        "schedule",
+        "sub_id",
+        "until",
+    )
+
+    def __init__(
+        self, until: float, key_expires: float | None, consumer_id: str, key_id: str,
+        sub_id: str, plan: Plan, api: Api, route: Route, rest: str,
+    ) -> None:
+        self.until, self.key_expires = until, key_expires
+        self.consumer_id, self.key_id, self.sub_id = consumer_id, key_id, sub_id
+        self.plan, self.schedule = plan, schedule_of(plan)
+        self.api, self.route, self.rest = api, route, rest
+        self.lifecycle = lifecycle_headers(api)
+        self.bucket = limit_bucket(consumer_id, api.name)
+        self.fixed = self.schedule.fixed and bool(self.schedule.limits)
+
+
+#: Bound on warm entries per instance (oldest first out).
+MAX_WARM = 10_000
 
 
 @dataclass(slots=True)
@@ -116,15 +157,18 @@ class Gateway:
         self.max_body = max_body
         self.cors_origins = cors_origins
         self.fits = fits
+        self._warm: dict[tuple[object, ...], _Warm] = {}
 
     # --- decide --------------------------------------------------------------------------
 
-    def _plan_for(self, consumer_id: str, api_name: str) -> tuple[Outcome, str, Plan | None]:
+    def _plan_for(
+        self, consumer_id: str, api_name: str, until: list[float] | None = None
+    ) -> tuple[Outcome, str, Plan | None]:
         pending = False
-        for sub in self.directory.subscriptions(consumer_id):
+        for sub in self.directory.subscriptions(consumer_id, until):
             if sub.status is SubscriptionStatus.CANCELLED:
                 continue
-            plan = self.directory.plan(sub.plan_id)
+            plan = self.directory.plan(sub.plan_id, until)
             if plan is None or not plan.grants(api_name):
                 continue
             if sub.status is SubscriptionStatus.PENDING:
@@ -167,18 +211,42 @@ class Gateway:
         return v
 
     def _decide(self, req: GatewayRequest, v: Verdict) -> Verdict:
-        who = authenticate(req, self.directory, self.issuers, self.clock)
+        now = self.clock.now()
+        # Warm path: one lone API key seen before on this method and path.
+        lone_key, credentials = None, 0
+        for name, value in req.headers:
+            if name == "x-api-key":
+                lone_key, credentials = value, credentials + 1
+            elif name == "authorization":
+                credentials += 1
+        warm_key: tuple[object, ...] | None = None
+        if credentials == 1 and lone_key is not None:
+            warm_key = (hash_key(lone_key.strip()), req.method, req.path)
+            warm = self._warm.get(warm_key)
+            if (
+                warm is not None
+                and warm.until > now
+                and (warm.key_expires is None or warm.key_expires > now)
+            ):
+                return self._admit(v, warm)
+        until: list[float] = []  # cache deadlines of everything this decision reads
+        who = authenticate(req, self.directory, self.issuers, self.clock, until)
         v.outcome, v.consumer_id, v.key_id = who.outcome, who.consumer_id, who.key_id
         if who.outcome is not Outcome.OK:
             return v
-        consumer = self.directory.consumer(who.consumer_id)
+        if warm_key is None:  # a verified bearer token: what follows can be warm too
+            warm_key = (who.consumer_id, who.scopes, req.method, req.path)
+            warm = self._warm.get(warm_key)
+            if warm is not None and warm.until > now:
+                return self._admit(v, warm)
+        consumer = self.directory.consumer(who.consumer_id, until)
         if consumer is None:
             v.outcome, v.consumer_id = Outcome.UNKNOWN_CONSUMER, ""
             return v
         if consumer.status is ConsumerStatus.SUSPENDED:
             v.outcome = Outcome.CONSUMER_SUSPENDED
             return v
-        match = self.directory.routes().match(req.method, req.path)
+        match = self.directory.routes(until).match(req.method, req.path)
         v.api, v.route, v.rest = match.api, match.route, match.rest
         if match.outcome is not Outcome.OK:
             v.outcome = match.outcome
@@ -189,13 +257,42 @@ class Gateway:
         if not allows(match.route.scopes, who.scopes):
             v.outcome = Outcome.INSUFFICIENT_SCOPE
             return v
-        outcome, sub_id, plan = self._plan_for(consumer.id, match.api.name)
+        outcome, sub_id, plan = self._plan_for(consumer.id, match.api.name, until)
         if plan is None:
             v.outcome = outcome
             return v
-        v.subscription_id, v.plan_id, v.cost = sub_id, plan.id, plan.request_cost
-        v.headers.update(lifecycle_headers(match.api))
-        throttled = self.limiter.check(limit_bucket(consumer.id, match.api.name), plan)
+        warm = _Warm(
+            min(until), who.expires_at, consumer.id, who.key_id, sub_id, plan,
+            match.api, match.route, match.rest,
+        )
+        if len(self._warm) >= MAX_WARM:
+            # another thread may empty or resize it meanwhile: then there is room anyway
+            with contextlib.suppress(StopIteration, RuntimeError):
+                self._warm.pop(next(iter(self._warm)), None)
+        self._warm[warm_key] = warm
+        return self._admit(v, warm)
+
+    def _admit(self, v: Verdict, warm: _Warm) -> Verdict:
+        """Route, plan and subscription are known to allow: charge the limit."""
+        v.consumer_id, v.key_id = warm.consumer_id, warm.key_id
+        v.api, v.route, v.rest = warm.api, warm.route, warm.rest
+        plan = warm.plan
+        v.subscription_id, v.plan_id, v.cost = warm.sub_id, plan.id, plan.request_cost
+        if warm.lifecycle:
+            v.headers.update(warm.lifecycle)
+        if warm.fixed:
+            charged = self.limiter.charge(warm.bucket, warm.schedule)
+            if type(charged) is dict:  # admitted: the usual case, in the fewest steps
+                if v.headers:
+                    v.headers.update(charged)
+                else:
+                    v.headers = charged
+                v.outcome = Outcome.OK
+                return v
+            assert isinstance(charged, Throttled)
+            throttled = charged
+        else:
+            throttled = self.limiter.check(warm.bucket, plan, warm.schedule)
         if throttled.decision is None:
             if plan.fail_mode is FailMode.OPEN:
                 self.metrics.count("FailOpen")
@@ -206,7 +303,7 @@ class Gateway:
                 v.headers["Retry-After"] = "1"
             return v
         d = throttled.decision
-        v.headers.update(ratelimit_headers(d.states))
+        v.headers.update(d.headers if d.headers is not None else ratelimit_headers(d.states))
         if not d.admitted:
             quota = d.exceeded is not None and d.exceeded.is_quota
             v.outcome = Outcome.QUOTA_EXCEEDED if quota else Outcome.RATE_LIMITED

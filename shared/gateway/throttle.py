@@ -10,6 +10,7 @@ from shared.core.clock import Clock
 from shared.core.models import Algorithm, Plan
 from shared.core.ratelimit import (
     RateDecision,
+    Schedule,
     decide,
     learn,
     limits_of,
@@ -33,7 +34,26 @@ class Limiter:
         self._known: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
-    def check(self, bucket: str, plan: Plan) -> Throttled:
+    def charge(self, bucket: str, schedule: Schedule) -> dict[str, str] | Throttled:
+        """The warm path for a fixed-window ``schedule`` (``schedule.fixed``, with limits):
+        the RateLimit headers when admitted, else the denial (or ``Throttled(None)`` when
+        the store is unavailable). Same decision as ``check``, fewer objects."""
+        try:
+            charged = schedule.charge(self.store.hit, bucket, self.clock.now())
+        except StoreUnavailable:
+            return Throttled(None)
+        if isinstance(charged, RateDecision):
+            return Throttled(charged)
+        return charged
+
+    def check(self, bucket: str, plan: Plan, schedule: Schedule | None = None) -> Throttled:
+        """``schedule``: the plan's :func:`schedule_of`, when the caller keeps it (the
+        gateway's warm path): fixed windows then cost one ``hit`` and no recomputation."""
+        if schedule is not None and schedule.fixed and schedule.limits:
+            charged = self.charge(bucket, schedule)
+            if isinstance(charged, Throttled):
+                return charged
+            return Throttled(RateDecision(True, (), 0, None, False, charged))
         limits = limits_of(plan)
         if not limits:
             return Throttled(RateDecision(True, (), 0, None, False))
