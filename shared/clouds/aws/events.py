@@ -33,11 +33,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerEventV2,
-)
-
 from shared.core.outcomes import (
     INTERNAL_ERROR_BODY,
     PROBLEM_CONTENT_TYPE,
@@ -62,7 +57,15 @@ _TEXT_TYPES = (
 #: Lambda's synchronous response payload limit is 6 MB; leave room for headers and JSON.
 MAX_RESPONSE_BYTES = 5_900_000
 
-AnyV2Event = APIGatewayProxyEventV2 | APIGatewayAuthorizerEventV2
+#: A 2.0 proxy or REQUEST authorizer event: the dict Lambda passes (or any mapping over it,
+#: such as Powertools' data classes). Read with ``.get`` only: no Powertools on this path,
+#: whose event classes cost cold start (issue 11).
+AnyV2Event = Mapping[str, Any]
+
+
+def _context(event: AnyV2Event) -> Mapping[str, Any]:
+    ctx = event.get("requestContext")
+    return ctx if isinstance(ctx, Mapping) else {}
 
 #: Marks context written by *our* authorizer; the router trusts nothing else.
 CONTEXT_MARK = "tollway/1"
@@ -79,8 +82,8 @@ def request_id_of(event: AnyV2Event) -> str:
 
 
 def _path(event: AnyV2Event) -> str:
-    path = event.raw_path or "/"
-    stage = event.request_context.get("stage") or "$default"
+    path = event.get("rawPath") or "/"
+    stage = _context(event).get("stage") or "$default"
     if stage != "$default":
         prefix = f"/{stage}"
         if path == prefix:
@@ -99,16 +102,16 @@ def to_request(event: AnyV2Event) -> GatewayRequest:
             headers.extend((name, part.strip()) for part in value.split(","))
         else:
             headers.append((name, value))
-    http = event.request_context.http
+    http = _context(event).get("http") or {}
     source_ip = http.get("sourceIp") or ""
     _drop_own_hop(headers, source_ip)
     cookies = event.get("cookies") or []  # absent, not empty, when there are none
     if cookies:
         headers.append(("cookie", "; ".join(cookies)))
     return GatewayRequest(
-        method=http.method or "",
+        method=http.get("method") or "",
         path=_path(event),
-        query=event.raw_query_string or "",
+        query=event.get("rawQueryString") or "",
         headers=tuple(headers),
         body=_body(event),
         source_ip=source_ip,
@@ -246,10 +249,10 @@ class Trusted:
         )
 
 
-def trusted_verdict(event: APIGatewayProxyEventV2) -> Trusted | None:
+def trusted_verdict(event: AnyV2Event) -> Trusted | None:
     """The allow our authorizer attached to this proxy event, or None (no authorizer in
     front, or context that is not ours: then the router runs the whole pipeline)."""
-    ctx = (event.request_context.get("authorizer") or {}).get("lambda") or {}
+    ctx = (_context(event).get("authorizer") or {}).get("lambda") or {}
     if not isinstance(ctx, Mapping) or ctx.get("mark") != CONTEXT_MARK:
         return None
     consumer = ctx.get("consumer")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
-
-from aws_lambda_powertools.logging import Logger
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from shared.settings import Settings, SettingsError, env_flag, from_env
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.logging import Logger
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,8 +25,23 @@ SECRET_VARIABLES = frozenset(
 )
 
 
+def platform_env() -> Mapping[str, str]:
+    """The process environment, for what Lambda sets per process or invocation (log level,
+    metrics switch, the X-Ray trace id): read by ``telemetry`` at write time."""
+    return os.environ
+
+
+def service_name(function: str) -> str:
+    """``tollway-<stage>-<function>``: the ``service`` field of every log line."""
+    return os.environ.get("POWERTOOLS_SERVICE_NAME", "tollway") + "-" + function
+
+
 def logger(service: str) -> Logger:
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "tollway") + "-" + service)
+    """Powertools' Logger (management and metering; the gateway functions use
+    ``telemetry.JsonLogger``, which writes the same fields, to keep cold start short)."""
+    from aws_lambda_powertools.logging import Logger
+
+    return Logger(service=service_name(service))
 
 
 def tracing_enabled(env: Mapping[str, str] = os.environ) -> bool:

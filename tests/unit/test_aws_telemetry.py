@@ -1,0 +1,94 @@
+"""The gateway functions' own logger and EMF writer write what Powertools writes (issue 11:
+Powertools is off the gateway's cold path, the fields stay)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
+
+from shared.clouds.aws.telemetry import EmfMetrics, JsonLogger
+
+
+class Ctx:
+    function_name = "f"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+    aws_request_id = "rid"
+
+
+def _lines(buf: io.StringIO) -> list[dict]:
+    return [json.loads(x) for x in buf.getvalue().splitlines() if x.startswith("{")]
+
+
+def test_log_lines_carry_the_powertools_fields(capsys):
+    ours_buf = io.StringIO()
+    ours = JsonLogger("tollway-router", stream=ours_buf, env={"_X_AMZN_TRACE_ID": "Root=1-a-b"})
+    theirs = Logger(service="tollway-router")
+
+    def handler(log):
+        @log.inject_lambda_context(clear_state=True)
+        def run(event, context):
+            log.set_correlation_id("cid")
+            log.info("hello")
+            try:
+                raise ZeroDivisionError("x")
+            except ZeroDivisionError:
+                log.exception("boom")
+
+        return run
+
+    handler(ours)({}, Ctx())
+    capsys.readouterr()
+    handler(theirs)({}, Ctx())
+    expected = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    got = _lines(ours_buf)
+    for e, g in zip(expected, got, strict=True):
+        assert set(e) - {"stack_trace"} <= set(g) | {"xray_trace_id"}
+        for k in (
+            "level",
+            "message",
+            "service",
+            "cold_start",
+            "function_name",
+            "function_memory_size",
+            "function_arn",
+            "function_request_id",
+            "correlation_id",
+        ):
+            assert g[k] == e[k], k
+        assert len(g["timestamp"]) == len(e["timestamp"])
+    assert got[0]["xray_trace_id"] == "1-a-b"
+    assert got[1]["exception_name"] == "ZeroDivisionError"
+
+
+def test_emf_line_is_the_powertools_line(capsys):
+    buf = io.StringIO()
+    ours = EmfMetrics("router", stream=buf)
+    theirs = Metrics(namespace="Tollway", service="router")
+    for m in (("Requests", 1), ("Requests", 1), ("UpstreamLatency", 2.5)):
+        if m[0] == "Requests":
+            ours.count(m[0], m[1])
+            theirs.add_metric(name=m[0], unit=MetricUnit.Count, value=m[1])
+        else:
+            ours.timing(m[0], m[1])
+            theirs.add_metric(name=m[0], unit=MetricUnit.Milliseconds, value=m[1])
+    ours.flush()
+    theirs.flush_metrics()
+    (expected,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    (got,) = _lines(buf)
+    for doc in (expected, got):
+        doc["_aws"].pop("Timestamp")
+    assert got == expected
+    ours.flush()
+    assert len(_lines(buf)) == 1  # nothing recorded since: no line
+
+
+def test_metrics_disabled_writes_nothing():
+    buf = io.StringIO()
+    m = EmfMetrics("router", stream=buf, env={"POWERTOOLS_METRICS_DISABLED": "true"})
+    m.count("Requests")
+    m.flush()
+    assert buf.getvalue() == ""
