@@ -32,6 +32,7 @@ def machine() -> str:
 def main() -> int:
     from bench import (
         azure_tables,
+        capacity,
         cold_start,
         common,  # noqa: F401 - sets the emulators' fake credentials
         dynamodb_cpu,
@@ -46,6 +47,7 @@ def main() -> int:
         policies.run,
         dynamodb_cpu.run,
         cold_start.run,
+        capacity.run,
         azure_tables.run,
         throughput.run,
     ):

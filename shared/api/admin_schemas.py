@@ -52,6 +52,14 @@ class PlanCreateIn(RequestBody):
         "Default: the deployment's TOLLWAY_DEFAULT_FAIL_MODE (closed unless set).",
     )
     request_cost: int = Field(default=1, ge=1, le=1000)
+    counter_shards: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Split each limit's counters over this many store items, for one "
+        "consumer faster than one item takes (DynamoDB: ~1,000 writes/s per item). Fixed "
+        "windows only. Admits at most limit + shards - 1 per window.",
+    )
     monthly_fee_cents: Money = 0
     included_requests: Count = 0
     overage_cents_per_1000: Money = 0
@@ -69,6 +77,7 @@ class PlanUpdateIn(RequestBody):
     algorithm: Literal["fixed", "sliding"] | None = None
     fail_mode: Literal["closed", "open"] | None = None
     request_cost: int | None = Field(default=None, ge=1, le=1000)
+    counter_shards: int | None = Field(default=None, ge=1, le=64)
     monthly_fee_cents: Money | None = None
     included_requests: Count | None = None
     overage_cents_per_1000: Money | None = None
@@ -98,6 +107,7 @@ class PlanOut(BaseModel):
     algorithm: Literal["fixed", "sliding"]
     fail_mode: Literal["closed", "open"]
     request_cost: int
+    counter_shards: int
     monthly_fee_cents: int
     included_requests: int
     overage_cents_per_1000: int

@@ -60,6 +60,10 @@ class Plan:
     requires_approval: bool = False
     retired: bool = False
     description: str = ""
+    # Hot consumers (issue 11): each limit's counters split over this many store items
+    # (fixed windows only), so one subscription is not capped by one item's write rate.
+    # Over-admission bound: N * ceil(limit / N) <= limit + N - 1 per window (ratelimit.py).
+    counter_shards: int = 1
 
     def grants(self, api_name: str) -> bool:
         return "*" in self.apis or api_name in self.apis

@@ -18,6 +18,7 @@ Quotas (per day / per month) are calendar windows in UTC, always fixed.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -271,9 +272,15 @@ def ratelimit_headers(states: Sequence[LimitState]) -> dict[str, str]:
 _NO_KNOWN: Mapping[str, int] = {}
 
 #: (start, end, slots, parts, RateLimit-Policy header, RateLimit format, and per part
-#: (max, slot name, window end)) of one window.
+#: (ceiling, slot name, window end, the plan's limit)) of one window.
 _Window = tuple[
-    float, float, tuple[Slot, ...], tuple[_Plan, ...], str, str, tuple[tuple[int, str, float], ...]
+    float,
+    float,
+    tuple[Slot, ...],
+    tuple[_Plan, ...],
+    str,
+    str,
+    tuple[tuple[int, str, float, int], ...],
 ]
 
 
@@ -286,31 +293,65 @@ class Schedule:
     go through :func:`plan_counters` every time. Decisions are identical to
     :func:`plan_counters` + :func:`decide` + :func:`ratelimit_headers` (unit-tested).
     A Schedule is shared between threads: its window cache is one tuple, replaced whole.
+
+    Sharded counters (``shards`` = N > 1, fixed windows only): the caller spreads hits
+    over N buckets (:func:`shard_bucket`); each shard's ceiling is ``ceil(max / N)``, so a
+    window admits at most ``N * ceil(max / N) <= max + N - 1`` in all (the over-admission
+    bound), and a request can be refused while another shard still has room (the limiter
+    tries a second shard before refusing). ``RateLimit`` reports the plan's limits, with
+    ``remaining`` estimated as the chosen shard's room times N.
     """
 
-    __slots__ = ("_window", "algorithm", "cost", "fixed", "limits")
+    __slots__ = ("_window", "algorithm", "cost", "fixed", "limits", "shards")
 
-    def __init__(self, limits: tuple[Limit, ...], algorithm: Algorithm, cost: int) -> None:
+    def __init__(
+        self, limits: tuple[Limit, ...], algorithm: Algorithm, cost: int, shards: int = 1
+    ) -> None:
         self.limits, self.algorithm, self.cost = limits, algorithm, cost
         self.fixed = algorithm is Algorithm.FIXED or all(lim.is_quota for lim in limits)
-        self._window: _Window | None
-        self._window = None
+        self.shards = max(1, shards) if self.fixed else 1
+        self._window: _Window | None = None
 
     def _current(self, now: float) -> _Window:
         w = self._window
         if w is None or not (w[0] <= now < w[1]):
-            cp = plan_counters(self.limits, Algorithm.FIXED, now, self.cost, _NO_KNOWN)
+            n = self.shards
+            limits = self.limits
+            if n > 1:
+                limits = tuple(
+                    Limit(lim.name, lim.unit, -(-lim.max // n), lim.is_quota) for lim in limits
+                )
+            cp = plan_counters(limits, Algorithm.FIXED, now, self.cost, _NO_KNOWN)
             start = max(p.start for p in cp.parts)
             end = min(p.end for p in cp.parts)
-            flat = tuple((p.limit.max, p.slot.name, p.end) for p in cp.parts)
-            w = (start, end, cp.slots, cp.parts, _policy_of(cp), _fmt_of(cp), flat)
+            flat = tuple(
+                (p.limit.max, p.slot.name, p.end, whole.max)
+                for p, whole in zip(cp.parts, self.limits, strict=True)
+            )
+            policy = ", ".join(
+                _item(whole.name, f"q={whole.max};w={int(p.end - p.start)}")
+                for p, whole in zip(cp.parts, self.limits, strict=True)
+            )
+            w = (start, end, cp.slots, cp.parts, policy, _fmt_of(cp), flat)
             self._window = w
         return w
 
     def counters(self, now: float) -> CounterPlan:
-        """``plan_counters(limits, FIXED, now, cost, {})``, cached per window."""
+        """``plan_counters(limits, FIXED, now, cost, {})``, cached per window (per shard
+        ceilings when sharded)."""
         w = self._current(now)
         return CounterPlan(w[2], (), w[3], self.cost, now, _NO_KNOWN)
+
+    def _headers(self, w: _Window, counts: Mapping[str, int], now: float) -> dict[str, str]:
+        n = self.shards
+        values: list[int] = []
+        for most, name, end, whole in w[6]:
+            left = most - counts.get(name, 0)
+            if n > 1:
+                left = min(whole, left * n)
+            reset = math.ceil(end - now)
+            values += (left if left > 0 else 0, reset if reset > 1 else 1)
+        return {"RateLimit-Policy": w[4], "RateLimit": w[5] % tuple(values)}
 
     def charge(
         self, hit: Callable[..., HitResult], bucket: str, now: float
@@ -320,13 +361,11 @@ class Schedule:
         w = self._current(now)
         result = hit(bucket, w[2], (), self.cost)
         if not result.admitted:
-            return decide(CounterPlan(w[2], (), w[3], self.cost, now, _NO_KNOWN), result)
-        counts, values = result.counts, []
-        for most, name, end in w[6]:
-            left = most - counts.get(name, 0)
-            reset = math.ceil(end - now)
-            values += (left if left > 0 else 0, reset if reset > 1 else 1)
-        return {"RateLimit-Policy": w[4], "RateLimit": w[5] % tuple(values)}
+            d = decide(CounterPlan(w[2], (), w[3], self.cost, now, _NO_KNOWN), result)
+            if self.shards > 1:  # the plan's limits in the headers, not a shard's
+                d = dataclasses.replace(d, headers=self._headers(w, result.counts, now))
+            return d
+        return self._headers(w, result.counts, now)
 
     def read(self, cp: CounterPlan, result: HitResult) -> RateDecision:
         """:func:`decide` for a fixed-window ``cp`` from :meth:`counters`."""
@@ -334,6 +373,11 @@ class Schedule:
         if not d.admitted:
             return d
         return RateDecision(True, d.states, 0, None, False, ratelimit_headers(d.states))
+
+
+def shard_bucket(bucket: str, shard: int) -> str:
+    """Shard 0 is the bucket itself: a plan that goes from 1 to N shards keeps counting."""
+    return bucket if shard == 0 else f"{bucket}#S{shard}"
 
 
 def _policy_of(cp: CounterPlan) -> str:
@@ -350,4 +394,4 @@ def _fmt_of(cp: CounterPlan) -> str:
 def schedule_of(plan: Plan) -> Schedule:
     """The plan's :class:`Schedule` (one per distinct plan; callers keep it to avoid
     hashing the plan on every request)."""
-    return Schedule(limits_of(plan), plan.algorithm, plan.request_cost)
+    return Schedule(limits_of(plan), plan.algorithm, plan.request_cost, plan.counter_shards)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import threading
 from dataclasses import dataclass
 
@@ -15,6 +17,7 @@ from shared.core.ratelimit import (
     learn,
     limits_of,
     plan_counters,
+    shard_bucket,
 )
 from shared.ports import Store, StoreUnavailable
 
@@ -33,13 +36,24 @@ class Limiter:
         # to the names the latest decision used.
         self._known: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
+        # Which shard a sharded plan's next hit goes to: turns, from a random start so
+        # that instances do not all begin on shard 0.
+        self._turn = itertools.count(secrets.randbelow(1 << 16))
 
     def charge(self, bucket: str, schedule: Schedule) -> dict[str, str] | Throttled:
         """The warm path for a fixed-window ``schedule`` (``schedule.fixed``, with limits):
         the RateLimit headers when admitted, else the denial (or ``Throttled(None)`` when
         the store is unavailable). Same decision as ``check``, fewer objects."""
         try:
-            charged = schedule.charge(self.store.hit, bucket, self.clock.now())
+            if schedule.shards == 1:
+                charged = schedule.charge(self.store.hit, bucket, self.clock.now())
+            else:  # a hot consumer: spread over the shards, a second one before refusing
+                shard = next(self._turn) % schedule.shards
+                now = self.clock.now()
+                charged = schedule.charge(self.store.hit, shard_bucket(bucket, shard), now)
+                if isinstance(charged, RateDecision):
+                    shard = (shard + 1) % schedule.shards
+                    charged = schedule.charge(self.store.hit, shard_bucket(bucket, shard), now)
         except StoreUnavailable:
             return Throttled(None)
         if isinstance(charged, RateDecision):

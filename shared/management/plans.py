@@ -66,9 +66,18 @@ def list_page(
     return records.load_all(Plan, items), nxt
 
 
+def _check_shards(plan: Plan) -> None:
+    if plan.counter_shards > 1 and plan.algorithm is Algorithm.SLIDING:
+        raise Invalid(
+            "counter_shards above 1 needs the fixed-window algorithm (a sliding window's "
+            "ceiling depends on the previous window's total, which shards do not know)"
+        )
+
+
 def create(store: Store, clock: Clock, actor: Actor, fields: dict[str, Any]) -> Plan:
     plan = Plan(id=new_id("pln"), **_typed(fields))
     _check_apis(store, plan.apis)
+    _check_shards(plan)
     commit(store, clock, Change(
         [records.put_plan_write(plan, if_absent=True)],
         [audit.write(clock, actor, "plan.create", audit.Target("plan", plan.id),
@@ -87,6 +96,7 @@ def _change(
     after = dataclasses.replace(before, **_typed(changes))
     if after.apis != before.apis:
         _check_apis(store, after.apis)
+    _check_shards(after)
     if after == before:
         return before
     commit(store, clock, Change(
