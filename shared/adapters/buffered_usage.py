@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,13 +19,23 @@ from shared.ports import StoreError
 log = logging.getLogger("tollway.metering")
 
 BATCH = 500
+#: How long the thread waits for more events after the first before recording: a batch of
+#: one costs ~500 µs of CPU on SQLite, of a hundred ~6 µs per event (measured, issue 11),
+#: and under steady traffic tiny batches made metering the local stack's largest cost.
+LINGER_SECONDS = 0.05
 
 
 class BufferedSink:
     """``flush()`` waits until everything queued so far is recorded."""
 
-    def __init__(self, record: Callable[[list[UsageEvent]], Any], maxsize: int = 100_000) -> None:
+    def __init__(
+        self,
+        record: Callable[[list[UsageEvent]], Any],
+        maxsize: int = 100_000,
+        linger: float = LINGER_SECONDS,
+    ) -> None:
         self._record = record
+        self._linger = linger
         self._q: queue.Queue[UsageEvent | None] = queue.Queue(maxsize)
         self._thread = threading.Thread(target=self._run, name="tollway-metering", daemon=True)
         self._thread.start()
@@ -41,9 +52,11 @@ class BufferedSink:
         if first is None:
             return [], True
         batch, stop = [first], False
+        until = time.monotonic() + self._linger
         while len(batch) < BATCH:
+            left = until - time.monotonic()
             try:
-                nxt = self._q.get_nowait()
+                nxt = self._q.get(timeout=left) if left > 0 else self._q.get_nowait()
             except queue.Empty:
                 break
             if nxt is None:
