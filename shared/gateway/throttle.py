@@ -5,14 +5,18 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from shared.core import ledger
 from shared.core.clock import Clock
 from shared.core.models import Algorithm, Plan
 from shared.core.ratelimit import (
+    Guard,
+    HitResult,
     RateDecision,
     Schedule,
+    Slot,
     decide,
     learn,
     limits_of,
@@ -39,21 +43,40 @@ class Limiter:
         # Which shard a sharded plan's next hit goes to: turns, from a random start so
         # that instances do not all begin on shard 0.
         self._turn = itertools.count(secrets.randbelow(1 << 16))
+        self._ledger: dict[int, tuple[Slot, Guard]] = {}  # this month's, built once
+
+    def _ledgered(self, now: float) -> Callable[..., HitResult]:
+        """``store.hit`` with this month's ledger slot and last month's guard added: the
+        warm path's admission count rides along the same single update."""
+        month = ledger.month_index(now)
+        extra = self._ledger.get(month)
+        if extra is None:
+            extra = (ledger.slot(now), ledger.guard(now))
+            self._ledger = {month: extra}
+        add_slot, add_guard = extra
+        store_hit = self.store.hit
+
+        def hit(bucket: str, slots: Sequence[Slot], guards: Sequence[Guard],
+                cost: int) -> HitResult:
+            return store_hit(bucket, (*slots, add_slot), (*guards, add_guard), cost)
+
+        return hit
 
     def charge(self, bucket: str, schedule: Schedule) -> dict[str, str] | Throttled:
         """The warm path for a fixed-window ``schedule`` (``schedule.fixed``, with limits):
         the RateLimit headers when admitted, else the denial (or ``Throttled(None)`` when
         the store is unavailable). Same decision as ``check``, fewer objects."""
+        now = self.clock.now()
+        hit = self._ledgered(now)
         try:
             if schedule.shards == 1:
-                charged = schedule.charge(self.store.hit, bucket, self.clock.now())
+                charged = schedule.charge(hit, bucket, now)
             else:  # a hot consumer: spread over the shards, a second one before refusing
                 shard = next(self._turn) % schedule.shards
-                now = self.clock.now()
-                charged = schedule.charge(self.store.hit, shard_bucket(bucket, shard), now)
+                charged = schedule.charge(hit, shard_bucket(bucket, shard), now)
                 if isinstance(charged, RateDecision):
                     shard = (shard + 1) % schedule.shards
-                    charged = schedule.charge(self.store.hit, shard_bucket(bucket, shard), now)
+                    charged = schedule.charge(hit, shard_bucket(bucket, shard), now)
         except StoreUnavailable:
             return Throttled(None)
         if isinstance(charged, RateDecision):
