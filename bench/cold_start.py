@@ -134,12 +134,17 @@ def _setup() -> tuple[str, str, str, object]:
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
     )
-    client = make_client(endpoint_url=endpoint, region_name="us-east-1", read_timeout=30)
-    table = f"bench-{uuid.uuid4().hex[:8]}"
-    create_table(client, table)
-    clock = SystemClock()
-    key = seed(DynamoStore(table, client, clock), clock, upstream=f"http://127.0.0.1:{port}")
-    wait_for_port(port)
+    try:
+        client = make_client(endpoint_url=endpoint, region_name="us-east-1", read_timeout=30)
+        table = f"bench-{uuid.uuid4().hex[:8]}"
+        create_table(client, table)
+        clock = SystemClock()
+        key = seed(DynamoStore(table, client, clock), clock, upstream=f"http://127.0.0.1:{port}")
+        wait_for_port(port)
+    except BaseException:
+        upstream.terminate()  # never leave the upstream process behind
+        upstream.wait(10)
+        raise
     return endpoint, table, key, upstream
 
 
