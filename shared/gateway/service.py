@@ -12,6 +12,7 @@ path without a key is a 401, not a 404.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 import zlib
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from shared.core import tokens
 from shared.core.clock import Clock
+from shared.core.keys import hash_key
 from shared.core.models import (
     Api,
     ConsumerStatus,
@@ -30,7 +32,7 @@ from shared.core.models import (
     UsageEvent,
 )
 from shared.core.outcomes import PROBLEM_CONTENT_TYPE, Outcome, problem
-from shared.core.keys import hash_key
+from shared.core.policy_rules import Compiled
 from shared.core.ratelimit import ratelimit_headers, schedule_of
 from shared.core.request import (
     MAX_BODY_BYTES,
@@ -47,6 +49,7 @@ from shared.gateway import cors
 from shared.gateway.directory import Directory
 from shared.gateway.forward import client_headers, upstream_headers
 from shared.gateway.identity import authenticate
+from shared.gateway.policy import PolicyLayer
 from shared.gateway.throttle import Limiter, Throttled
 from shared.ports import (
     Metrics,
@@ -88,6 +91,7 @@ class _Warm:
         "key_id",
         "lifecycle",
         "plan",
+        "policy",
         "rest",
         "route",
         "schedule",
@@ -98,7 +102,11 @@ class _Warm:
     def __init__(
         self, until: float, key_expires: float | None, consumer_id: str, key_id: str,
         sub_id: str, plan: Plan, api: Api, route: Route, rest: str,
+        policy: Compiled | None = None,
     ) -> None:
+        self.policy = policy  # the route's merged policies (None: none, and no cost)
+        if policy is not None and policy.policies.cost is not None:  # a route's own cost
+            plan = dataclasses.replace(plan, request_cost=policy.policies.cost)
         self.until, self.key_expires = until, key_expires
         self.consumer_id, self.key_id, self.sub_id = consumer_id, key_id, sub_id
         self.plan, self.schedule = plan, schedule_of(plan)
@@ -127,6 +135,7 @@ class Verdict:
     fail_open: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     correlation_id: str = ""  # X-Request-Id as sent upstream and back: the caller's, if any
+    policy: Compiled | None = None  # the route's policies (shared/gateway/policy.py)
 
     @property
     def echo_id(self) -> str:
@@ -158,6 +167,7 @@ class Gateway:
         self.cors_origins = cors_origins
         self.fits = fits
         self._warm: dict[tuple[object, ...], _Warm] = {}
+        self.policies = PolicyLayer(limiter, clock, self.metrics)
 
     # --- decide --------------------------------------------------------------------------
 
@@ -185,7 +195,10 @@ class Gateway:
         if v.outcome is not Outcome.OK:
             return v
         try:
-            return self._decide(req, v)
+            v = self._decide(req, v)
+            if v.policy is not None and v.outcome is Outcome.OK and v.policy.limits:
+                self.policies.after_charge(req, v, v.policy)
+            return v
         except StoreUnavailable:
             # Credentials and subscriptions cannot be checked: always deny, whatever the plan.
             v.outcome = Outcome.STORE_UNAVAILABLE
@@ -208,6 +221,9 @@ class Gateway:
         v.outcome, v.api, v.route, v.rest = match.outcome, match.api, match.route, match.rest
         if match.allow:
             v.headers["Allow"] = ", ".join(match.allow)
+        v.policy = match.policy
+        if v.policy is not None and v.outcome is Outcome.OK:  # the body, unseen before
+            self.policies.before_charge(req, v, v.policy)
         return v
 
     def _decide(self, req: GatewayRequest, v: Verdict) -> Verdict:
@@ -228,7 +244,7 @@ class Gateway:
                 and warm.until > now
                 and (warm.key_expires is None or warm.key_expires > now)
             ):
-                return self._admit(v, warm)
+                return self._admit(v, warm, req)
         until: list[float] = []  # cache deadlines of everything this decision reads
         who = authenticate(req, self.directory, self.issuers, self.clock, until)
         v.outcome, v.consumer_id, v.key_id = who.outcome, who.consumer_id, who.key_id
@@ -238,7 +254,7 @@ class Gateway:
             warm_key = (who.consumer_id, who.scopes, req.method, req.path)
             warm = self._warm.get(warm_key)
             if warm is not None and warm.until > now:
-                return self._admit(v, warm)
+                return self._admit(v, warm, req)
         consumer = self.directory.consumer(who.consumer_id, until)
         if consumer is None:
             v.outcome, v.consumer_id = Outcome.UNKNOWN_CONSUMER, ""
@@ -263,19 +279,23 @@ class Gateway:
             return v
         warm = _Warm(
             min(until), who.expires_at, consumer.id, who.key_id, sub_id, plan,
-            match.api, match.route, match.rest,
+            match.api, match.route, match.rest, match.policy,
         )
         if len(self._warm) >= MAX_WARM:
             # another thread may empty or resize it meanwhile: then there is room anyway
             with contextlib.suppress(StopIteration, RuntimeError):
                 self._warm.pop(next(iter(self._warm)), None)
         self._warm[warm_key] = warm
-        return self._admit(v, warm)
+        return self._admit(v, warm, req)
 
-    def _admit(self, v: Verdict, warm: _Warm) -> Verdict:
+    def _admit(self, v: Verdict, warm: _Warm, req: GatewayRequest) -> Verdict:
         """Route, plan and subscription are known to allow: charge the limit."""
         v.consumer_id, v.key_id = warm.consumer_id, warm.key_id
         v.api, v.route, v.rest = warm.api, warm.route, warm.rest
+        if warm.policy is not None:  # IP rules and body size before any limit is charged
+            v.policy = warm.policy
+            if not self.policies.before_charge(req, v, warm.policy):
+                return v
         plan = warm.plan
         v.subscription_id, v.plan_id, v.cost = warm.sub_id, plan.id, plan.request_cost
         if warm.lifecycle:
@@ -371,12 +391,26 @@ class Gateway:
         pre = cors.preflight(req, self.cors_origins)
         if pre is not None:
             return pre
+        if req.method == "OPTIONS":  # an API's own CORS policy (shared/gateway/policy.py)
+            pre = self.policies.preflight(req, self.directory.routes())
+            if pre is not None:
+                return pre
         v = self.decide(req) if trusted is None else self.resume(req, trusted)
-        resp = self.forward(req, v) if v.outcome is Outcome.OK else self.render(v)
+        if v.outcome is Outcome.MISSING_CREDENTIAL and self.directory.routes().anonymous:
+            v = self.policies.anonymous(req, v, self.directory.routes())
+        if v.outcome is not Outcome.OK:
+            resp = self.render(v)
+        elif v.policy is None or not v.policy.forwards:
+            resp = self.forward(req, v)
+        else:
+            resp = self.policies.forward(self, req, v)
         if self.fits is not None and not self.fits(resp):
             v.outcome = Outcome.UPSTREAM_ERROR  # the platform would fail it opaquely
             resp = self.render(v)
-        cors.decorate(req, resp, self.cors_origins)
+        if v.policy is not None and v.policy.cors is not None:
+            self.policies.decorate(req, resp, v.policy, self.cors_origins)
+        else:
+            cors.decorate(req, resp, self.cors_origins)
         self.meter(req, v, resp, started)
         return resp
 
