@@ -37,7 +37,7 @@ run: $(RUN_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared functions tests bench
-	$(BIN)/mypy shared/core
+	$(BIN)/mypy --strict shared functions
 
 test: lint $(TEST_PREREQS)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -79,6 +79,7 @@ def buffered_usage(store: Store) -> UsageSink:
 
 
 def _issuer(cfg: JwtIssuerConfig) -> Issuer:
+    key_for: Callable[[str | None], Any]
     if cfg.jwks_url:
         from shared.adapters.jwks import JwksKeys, pyjwt_fetch
 
@@ -87,8 +88,10 @@ def _issuer(cfg: JwtIssuerConfig) -> Issuer:
     else:
         material: Any = cfg.secret or cfg.public_key
 
-        def key_for(kid: str | None) -> Any:
+        def static_key(kid: str | None) -> Any:
             return material
+
+        key_for = static_key
 
     return Issuer(
         cfg.issuer, cfg.audience, cfg.algorithms, key_for, consumer_claim=cfg.consumer_claim

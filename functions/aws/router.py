@@ -54,7 +54,7 @@ def deadline(context: Any) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return time.monotonic() + remaining() / 1000 - BUDGET_MARGIN_SECONDS
+    return time.monotonic() + float(remaining()) / 1000 - BUDGET_MARGIN_SECONDS
 
 
 @rt.traced

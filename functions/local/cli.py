@@ -185,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
             print("tollway: error: the four ports must differ", file=sys.stderr)
             return 2
         try:
+            gateway, management, portal, upstream = ports
             opts = Options(
-                args.host, *ports, data_dir=data_dir_of(args, os.environ), store=args.store,
+                args.host, gateway, management, portal, upstream,
+                data_dir=data_dir_of(args, os.environ), store=args.store,
                 cache_ttl=args.cache_ttl, trusted_proxies=trusted_proxies(os.environ),
                 jwt_issuers=jwt_issuers(args, os.environ),
             )

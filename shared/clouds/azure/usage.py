@@ -89,7 +89,7 @@ class QueueUsageSink:
         # The storage SDKs' default retry waits 15 s (± 3) before its first retry: found by
         # the dead-endpoint test (20 s per send). A request path retries once, 50-100 ms on.
         retry = LinearRetry(
-            backoff=0.075,
+            backoff=0.075,  # type: ignore[arg-type]  # seconds: the SDK sleeps a float
             random_jitter_range=0.025,  # type: ignore[arg-type]
             retry_total=self._retries,
         )
