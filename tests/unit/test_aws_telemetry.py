@@ -23,10 +23,13 @@ def _lines(buf: io.StringIO) -> list[dict]:
     return [json.loads(x) for x in buf.getvalue().splitlines() if x.startswith("{")]
 
 
-def test_log_lines_carry_the_powertools_fields(capsys):
+def test_log_lines_carry_the_powertools_fields():
     ours_buf = io.StringIO()
     ours = JsonLogger("tollway-router", stream=ours_buf, env={"_X_AMZN_TRACE_ID": "Root=1-a-b"})
-    theirs = Logger(service="tollway-router")
+    # Its own name and stream: a Powertools Logger of the same name built by another test
+    # in this process would otherwise be reused, with that test's handlers.
+    theirs_buf = io.StringIO()
+    theirs = Logger(service="tollway-telemetry-test", stream=theirs_buf)
 
     def handler(log):
         @log.inject_lambda_context(clear_state=True)
@@ -41,9 +44,10 @@ def test_log_lines_carry_the_powertools_fields(capsys):
         return run
 
     handler(ours)({}, Ctx())
-    capsys.readouterr()
     handler(theirs)({}, Ctx())
-    expected = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    expected = _lines(theirs_buf)
+    for e in expected:
+        e["service"] = "tollway-router"
     got = _lines(ours_buf)
     for e, g in zip(expected, got, strict=True):
         assert set(e) - {"stack_trace"} <= set(g) | {"xray_trace_id"}
