@@ -35,9 +35,8 @@ bytes of metadata; a GB is 2^30 bytes.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
-import os
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,18 +139,17 @@ def usage_line_bytes() -> int:
 
 
 def emf_line_bytes() -> int:
-    """The router's EMF line for one invocation (Requests + UpstreamLatency), measured."""
-    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tollway-prod")
-    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Tollway")
-    from shared.clouds.aws.metrics import PowertoolsMetrics
+    """The router's EMF bytes per invocation, measured: it writes one line per
+    ``metrics.every`` invocations (Requests + UpstreamLatency values for each)."""
+    from shared.clouds.aws.telemetry import GATEWAY_EMF_EVERY, EmfMetrics
 
-    m = PowertoolsMetrics("router")
-    m.count("Requests")
-    m.timing("UpstreamLatency", 52.345)
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        m.flush()
-    return len(out.getvalue().encode())
+    m = EmfMetrics("router", stream=out, every=GATEWAY_EMF_EVERY, max_age=3600)
+    for _ in range(m.every):
+        m.count("Requests")
+        m.timing("UpstreamLatency", 52.345)
+        m.end_invocation()
+    return math.ceil(len(out.getvalue().encode()) / m.every)
 
 
 def access_log_bytes(doc: dict[str, Any]) -> int:

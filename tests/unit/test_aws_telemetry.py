@@ -96,3 +96,32 @@ def test_metrics_disabled_writes_nothing():
     m.count("Requests")
     m.flush()
     assert buf.getvalue() == ""
+
+
+def test_gateway_metrics_batch_invocations_into_one_emf_line():
+    buf = io.StringIO()
+    m = EmfMetrics("router", stream=buf, every=100, max_age=3600)
+    for i in range(250):
+        m.count("Requests")
+        m.timing("UpstreamLatency", float(i))
+        m.end_invocation()
+    lines = [json.loads(x) for x in buf.getvalue().splitlines()]
+    assert len(lines) == 2  # 100 + 100 written; 50 still buffered
+    assert [len(d["Requests"]) for d in lines] == [100, 100]
+    assert lines[1]["UpstreamLatency"][0] == 100.0
+    m.flush()
+    assert sum(len(json.loads(x)["Requests"]) for x in buf.getvalue().splitlines()) == 250
+
+
+def test_a_quiet_instance_still_writes_its_batch_after_max_age(monkeypatch):
+    buf = io.StringIO()
+    now = [1000.0]
+    monkeypatch.setattr("shared.clouds.aws.telemetry.time.monotonic", lambda: now[0])
+    m = EmfMetrics("router", stream=buf, every=100, max_age=60)
+    m.count("Requests")
+    m.end_invocation()
+    assert buf.getvalue() == ""
+    now[0] += 61
+    m.count("Requests")
+    m.end_invocation()
+    assert len(json.loads(buf.getvalue())["Requests"]) == 2

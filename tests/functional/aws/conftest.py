@@ -190,7 +190,10 @@ def handlers() -> dict[str, ModuleType]:
         for k in ("TOLLWAY_TRACING", "TOLLWAY_SECRET_IDS", "TOLLWAY_JWT_ISSUERS"):
             mp.delenv(k, raising=False)
         names = ("router", "authorizer", "metering")
-        return {n: importlib.import_module(f"functions.aws.{n}") for n in names}
+        mods = {n: importlib.import_module(f"functions.aws.{n}") for n in names}
+    for n in ("router", "authorizer"):  # one EMF line per invocation, so tests can read it
+        mods[n].metrics.every = 1  # (deployed: one per 100 invocations, test_aws_telemetry)
+    return mods
 
 
 @pytest.fixture
