@@ -55,7 +55,6 @@ def test_log_lines_carry_the_powertools_fields():
             "level",
             "message",
             "service",
-            "cold_start",
             "function_name",
             "function_memory_size",
             "function_arn",
@@ -64,6 +63,11 @@ def test_log_lines_carry_the_powertools_fields():
         ):
             assert g[k] == e[k], k
         assert len(g["timestamp"]) == len(e["timestamp"])
+    # cold_start is per process in Powertools (another test may have run one before this),
+    # per logger here, which is per process in a Lambda: the first invocation is the cold one
+    assert all(g["cold_start"] is True for g in got)
+    handler(ours)({}, Ctx())
+    assert _lines(ours_buf)[-1]["cold_start"] is False
     assert got[0]["xray_trace_id"] == "1-a-b"
     assert got[1]["exception_name"] == "ZeroDivisionError"
 
