@@ -3,9 +3,8 @@
 test, a manual clock, a real upstream on 127.0.0.1 (uvicorn in a thread), and
 ``func.HttpRequest`` / ``func.QueueMessage`` built the way the host builds them.
 
-Azurite's table service is the contract backend's (``tests/contract/backends/azure_tables``,
-started once per process); its queue service is started here the same way (in memory, on a
-free loopback port, killed by PID at exit and told to die with this process).
+Azurite's table and queue services come from ``tests/support/azurite.py`` (in memory, on
+free loopback ports, once per process, killed by PID at exit).
 
 Each function module is imported once, with ``TOLLWAY_STORE=memory`` (its cold start then
 touches nothing); a test swaps in what the module's own factory builds over this world.
@@ -13,18 +12,13 @@ touches nothing); a test swaps in what the module's own factory builds over this
 
 from __future__ import annotations
 
-import atexit
 import base64
 import importlib
 import json
 import os
-import subprocess
-import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs
@@ -40,13 +34,11 @@ from shared.core import keys as keymod
 from shared.core.clock import ManualClock
 from shared.core.models import Consumer, KeyRecord, Plan, Subscription
 from shared.management import records
-from tests.contract.backends import azure_tables as azurite_tables
 from tests.functional.conftest import T0, catalog
-from tests.servers import free_port, serve, wait_for_port
+from tests.servers import serve
+from tests.support import azurite
 
-ROOT = Path(__file__).resolve().parents[3]
-AZURITE_QUEUE = ROOT / "node_modules" / ".bin" / "azurite-queue"
-ACCOUNT = azurite_tables.ACCOUNT
+ACCOUNT = azurite.ACCOUNT
 
 #: Tight limits so a handful of requests reach 429 (the quota then recovers by the clock).
 PLAN = Plan("free", "Free", apis=("demo",), rate_per_minute=3)
@@ -54,65 +46,10 @@ PLAN = Plan("free", "Free", apis=("demo",), rate_per_minute=3)
 COLD_START_ENV = {"TOLLWAY_STORE": "memory", "TOLLWAY_SESSION_KEYS": "s" * 64}
 
 
-# --- Azurite queue -----------------------------------------------------------------------
-
-
-class _AzuriteQueue:
-    def __init__(self) -> None:
-        if not AZURITE_QUEUE.exists():
-            raise RuntimeError(f"{AZURITE_QUEUE} is missing: run `make azurite` (npm ci)")
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            prefix="tollway-azurite-queue-", suffix=".log", delete=False
-        )
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                str(AZURITE_QUEUE),
-                "--inMemoryPersistence",
-                "--disableTelemetry",
-                "--skipApiVersionCheck",
-                "--queueHost",
-                "127.0.0.1",
-                "--queuePort",
-                str(self.port),
-            ],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=azurite_tables._die_with_parent,
-        )
-        atexit.register(self.stop)
-        try:
-            wait_for_port(self.port, azurite_tables.START_TIMEOUT, self.proc)
-        except (RuntimeError, TimeoutError) as exc:
-            log = Path(self.log.name).read_text(errors="replace")[-4000:]
-            self.stop()
-            raise RuntimeError(f"Azurite queue did not start ({exc}):\n{log}") from None
-        self.endpoint = f"http://127.0.0.1:{self.port}/{ACCOUNT}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        if not self.log.closed:
-            self.log.close()
-            Path(self.log.name).unlink(missing_ok=True)
-
-
-_queue_server: _AzuriteQueue | None = None
-_lock = threading.Lock()
-
-
 def connection_string() -> str:
     """One connection string naming Azurite's table and queue endpoints (both started on
     first use), as an operator would set TOLLWAY_AZURE_CONNECTION_STRING."""
-    global _queue_server
-    tables = azurite_tables.connection_string()
-    with _lock:
-        if _queue_server is None or _queue_server.proc.poll() is not None:
-            _queue_server = _AzuriteQueue()
-        return f"{tables}QueueEndpoint={_queue_server.endpoint};"
+    return azurite.connection_string("table", "queue")
 
 
 # --- the upstream --------------------------------------------------------------------------
