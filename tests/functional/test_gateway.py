@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
+
 from shared.core.models import ConsumerStatus, FailMode, KeyState, Subscription, SubscriptionStatus
 from shared.management import records
 from shared.ports import StoreUnavailable, UpstreamFailure, UpstreamTimeout
@@ -258,3 +260,28 @@ def test_a_reused_client_request_id_cannot_merge_usage_events(world):
     # THEN the two requests are two events with the gateway's own, distinct ids
     ids = [e.request_id for e in world.usage.events]
     assert len(set(ids)) == 2 and "req-same-0001" not in ids
+
+
+@pytest.mark.parametrize("change", ["cancel and re-subscribe", "move to another plan"])
+def test_a_spent_limit_stays_spent_across_subscription_changes(world, change):
+    """Counters are per consumer and API, not per subscription (issue 9: cancelling and
+    re-subscribing used to reset a spent quota)."""
+    from shared.management import subscriptions
+    from shared.management.entities import ADMIN_TOKEN_ACTOR as ADMIN
+
+    # GIVEN con_a has used up its limit on the free plan
+    assert [world.request(key=world.keys["a"]).status for _ in range(4)][-1] == 429
+    # WHEN its subscription changes within the same window
+    if change == "cancel and re-subscribe":
+        subscriptions.cancel(world.store, world.clock, ADMIN, "con_a", "sub_a")
+        subscriptions.grant(world.store, world.clock, ADMIN,
+                            records.get_consumer(world.store, "con_a"), "free", {})
+    else:
+        records.save_unaudited(world.store, [records.put_plan_write(
+            dataclasses.replace(FREE, id="free2", name="Free 2"))])
+        subscriptions.update(world.store, world.clock, ADMIN, "con_a", "sub_a",
+                             {"plan_id": "free2"})
+    world.clock.advance(6)  # past the cache TTL, still inside the minute
+    # THEN the gateway sees the new subscription and still refuses: the count was kept
+    resp = world.request(key=world.keys["a"])
+    assert resp.status == 429, resp.body
