@@ -10,6 +10,7 @@ own factory over this world's DynamoDB table.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import gzip
@@ -179,6 +180,19 @@ class World:
 
     def dynamodb_calls(self) -> int:
         return sum(self.calls.values())
+
+
+@pytest.fixture(autouse=True)
+def _event_loop_for_mangum() -> Iterator[None]:
+    """Mangum (the management handler) takes the thread's event loop, creating and setting
+    one when there is none, and never closes it; a later ``asyncio.run`` unsets it and the
+    unclosed loop then warns at garbage collection, in whichever test runs at that moment.
+    Each test here gets a loop that is closed when it ends."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @pytest.fixture(scope="session")
