@@ -137,12 +137,18 @@ REPAIR_INTERVAL = 30.0
 
 
 def _repair_every(interval: float, store: Any, clock: SystemClock) -> None:
+    """What the clouds' timers do: finish interrupted changes and, for a store without its
+    own expiry ("ttl" not among its capabilities, e.g. Table Storage), purge expired items."""
     from shared.management import changes
+
+    purge = None if "ttl" in store.capabilities else getattr(store, "purge_expired", None)
 
     def loop() -> None:
         while True:
             try:
                 changes.repair(store, clock)
+                if purge is not None:
+                    purge()
             except Exception:  # a store hiccup: the next round retries
                 logging.getLogger("tollway.repair").exception("repair failed")
             time.sleep(interval)
