@@ -32,7 +32,7 @@ from shared.core.models import (
     UsageEvent,
 )
 from shared.core.outcomes import PROBLEM_CONTENT_TYPE, Outcome, problem
-from shared.core.policy_rules import Compiled
+from shared.core.policy_rules import Compiled, Scoped
 from shared.core.ratelimit import ratelimit_headers, schedule_of
 from shared.core.request import (
     MAX_BODY_BYTES,
@@ -95,6 +95,7 @@ class _Warm:
         "rest",
         "route",
         "schedule",
+        "scoped",
         "sub_id",
         "until",
     )
@@ -102,9 +103,10 @@ class _Warm:
     def __init__(
         self, until: float, key_expires: float | None, consumer_id: str, key_id: str,
         sub_id: str, plan: Plan, api: Api, route: Route, rest: str,
-        policy: Compiled | None = None,
+        policy: Compiled | None = None, scoped: Scoped | None = None,
     ) -> None:
         self.policy = policy  # the route's merged policies (None: none, and no cost)
+        self.scoped = scoped  # the plan's and consumer's IP lists and limits (None: none)
         if policy is not None and policy.policies.cost is not None:  # a route's own cost
             plan = dataclasses.replace(plan, request_cost=policy.policies.cost)
         self.until, self.key_expires = until, key_expires
@@ -136,6 +138,7 @@ class Verdict:
     headers: dict[str, str] = field(default_factory=dict)
     correlation_id: str = ""  # X-Request-Id as sent upstream and back: the caller's, if any
     policy: Compiled | None = None  # the route's policies (shared/gateway/policy.py)
+    scoped: Scoped | None = None  # the plan's and the consumer's (shared/gateway/policy.py)
 
     @property
     def echo_id(self) -> str:
@@ -196,7 +199,9 @@ class Gateway:
             return v
         try:
             v = self._decide(req, v)
-            if v.policy is not None and v.outcome is Outcome.OK and v.policy.limits:
+            if v.outcome is Outcome.OK and (
+                (v.policy is not None and v.policy.limits) or v.scoped is not None
+            ):
                 self.policies.after_charge(req, v, v.policy)
             return v
         except StoreUnavailable:
@@ -280,6 +285,7 @@ class Gateway:
         warm = _Warm(
             min(until), who.expires_at, consumer.id, who.key_id, sub_id, plan,
             match.api, match.route, match.rest, match.policy,
+            self.policies.scoped(plan, consumer),
         )
         if len(self._warm) >= MAX_WARM:
             # another thread may empty or resize it meanwhile: then there is room anyway
@@ -295,6 +301,10 @@ class Gateway:
         if warm.policy is not None:  # IP rules and body size before any limit is charged
             v.policy = warm.policy
             if not self.policies.before_charge(req, v, warm.policy):
+                return v
+        if warm.scoped is not None:  # the plan's and the consumer's IP lists
+            v.scoped = warm.scoped
+            if not self.policies.scoped_before(req, v, warm.scoped):
                 return v
         plan = warm.plan
         v.subscription_id, v.plan_id, v.cost = warm.sub_id, plan.id, plan.request_cost
