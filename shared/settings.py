@@ -6,6 +6,7 @@ variable and what it accepts, so a deployment fails at start-up rather than per 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Mapping
@@ -67,6 +68,27 @@ class Settings:
     # as an origin header; when set, a request without it is refused and the CDN's viewer
     # address is the client's (AWS: shared/clouds/aws/origin.py).
     origin_secrets: tuple[str, ...] = field(default=(), repr=False)
+    # Usage export (docs/billing.md, "Exporting usage"): TOLLWAY_EXPORT_URL is OpenMeter's
+    # base URL (empty: no export), TOLLWAY_EXPORT_TOKEN its API token (empty for a
+    # self-hosted OpenMeter without auth), TOLLWAY_EXPORT_SOURCE the CloudEvents source
+    # of this deployment (never change it: the target deduplicates by source + id).
+    export_url: str = ""
+    export_token: str = field(default="", repr=False)
+    export_source: str = "tollway"
+    # Notices to developers (wiring.build_notifier): TOLLWAY_NOTIFIER outbox (the store +
+    # a log line; the default), ses or acs; TOLLWAY_NOTIFY_FROM the sender address.
+    notifier: str = "outbox"
+    notify_from: str = ""
+    ses_region: str = ""  # TOLLWAY_SES_REGION: empty = the function's own region
+    ses_configuration_set: str = ""  # TOLLWAY_SES_CONFIGURATION_SET (optional)
+    acs_endpoint: str = ""  # TOLLWAY_ACS_ENDPOINT: https://<resource>.communication.azure.com
+    acs_access_key: str = field(default="", repr=False)  # TOLLWAY_ACS_KEY (Key Vault reference)
+    # TOLLWAY_PORTAL_URL: the portal origin that links in e-mails point to (verification,
+    # password reset); empty = the first of TOLLWAY_CORS_ORIGINS (the portal calls the API).
+    portal_url: str = ""
+    # TOLLWAY_REQUIRE_VERIFIED_EMAIL: an unverified developer may not create keys or
+    # subscribe. from_env: on unless set off; `tollway local`: off unless set on.
+    require_verified_email: bool = False
 
 
 _ALLOWED_ALGS = frozenset(
@@ -145,6 +167,55 @@ def _azure_queue_endpoint(env: Mapping[str, str]) -> str:
     return endpoint
 
 
+NOTIFIERS = ("outbox", "ses", "acs")
+
+
+def notifier_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """``TOLLWAY_NOTIFIER`` and what the chosen kind needs, checked at start-up."""
+    kind = env.get("TOLLWAY_NOTIFIER", "").strip().lower() or "outbox"
+    if kind not in NOTIFIERS:
+        raise SettingsError(f"TOLLWAY_NOTIFIER={kind!r}: choose one of {', '.join(NOTIFIERS)}")
+    sender = env.get("TOLLWAY_NOTIFY_FROM", "").strip()
+    if sender and ("@" not in sender or any(c.isspace() for c in sender)):
+        raise SettingsError(f"TOLLWAY_NOTIFY_FROM={sender!r} is not an e-mail address")
+    if kind != "outbox" and not sender:
+        raise SettingsError(f"TOLLWAY_NOTIFIER={kind} needs TOLLWAY_NOTIFY_FROM (the sender "
+                            "address, verified with the e-mail service)")
+    endpoint = env.get("TOLLWAY_ACS_ENDPOINT", "").strip()
+    key = env.get("TOLLWAY_ACS_KEY", "").strip()
+    if kind == "acs":
+        if not endpoint.startswith("https://"):
+            raise SettingsError("TOLLWAY_NOTIFIER=acs needs TOLLWAY_ACS_ENDPOINT "
+                                "(https://<resource>.communication.azure.com)")
+        try:
+            valid = bool(key) and bool(base64.b64decode(key, validate=True))
+        except ValueError:
+            valid = False
+        if not valid:
+            raise SettingsError("TOLLWAY_NOTIFIER=acs needs TOLLWAY_ACS_KEY: the resource's "
+                                "access key (base64), e.g. a Key Vault reference")
+    return {"notifier": kind, "notify_from": sender,
+            "ses_region": env.get("TOLLWAY_SES_REGION", "").strip(),
+            "ses_configuration_set": env.get("TOLLWAY_SES_CONFIGURATION_SET", "").strip(),
+            "acs_endpoint": endpoint, "acs_access_key": key}
+
+
+def _export_url(env: Mapping[str, str]) -> str:
+    url = env.get("TOLLWAY_EXPORT_URL", "").strip()
+    if url and not url.startswith(("https://", "http://")):
+        raise SettingsError(f"TOLLWAY_EXPORT_URL={url!r} is not an http(s) URL (OpenMeter's "
+                            "base URL, e.g. https://openmeter.cloud)")
+    return url
+
+
+def _export_source(env: Mapping[str, str]) -> str:
+    source = env.get("TOLLWAY_EXPORT_SOURCE", "").strip() or "tollway"
+    if any(c.isspace() for c in source) or len(source) > 200:
+        raise SettingsError(f"TOLLWAY_EXPORT_SOURCE={source!r}: a URI reference without spaces "
+                            "(e.g. tollway/production)")
+    return source
+
+
 def env_flag(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "off", "no"):
@@ -187,7 +258,16 @@ def forbidden_upstream_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
     return (host.strip("[]").lower(),)
 
 
-def from_env(env: Mapping[str, str] = os.environ) -> Settings:
+def _portal_url(env: Mapping[str, str]) -> str:
+    url = env.get("TOLLWAY_PORTAL_URL", "").strip().rstrip("/")
+    if url and not url.startswith(("https://", "http://")):
+        raise SettingsError(f"TOLLWAY_PORTAL_URL={url!r} is not an http(s) URL")
+    return url
+
+
+def from_env(env: Mapping[str, str] = os.environ, *, local: bool = False) -> Settings:
+    """``local``: the local stack's defaults where they differ from a deployment's (e-mail
+    verification is not required unless TOLLWAY_REQUIRE_VERIFIED_EMAIL turns it on)."""
     store = env.get("TOLLWAY_STORE", "sqlite")
     if store not in STORES:
         raise SettingsError(f"TOLLWAY_STORE={store!r}: choose one of {', '.join(STORES)}")
@@ -208,6 +288,7 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
     fail_mode = env.get("TOLLWAY_DEFAULT_FAIL_MODE", "closed")
     if fail_mode not in ("closed", "open"):
         raise SettingsError(f"TOLLWAY_DEFAULT_FAIL_MODE={fail_mode!r}: choose closed or open")
+    notify = notifier_settings(env)
     return Settings(
         store=store,
         default_fail_mode=fail_mode,
@@ -234,4 +315,17 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         authorizer_in_front=env_flag(env, "TOLLWAY_AUTHORIZER"),
         upstream_budget=_num(env, "TOLLWAY_UPSTREAM_BUDGET", 0.0, 0.0, 3600.0),
         origin_secrets=origin_secrets,
+        export_url=_export_url(env),
+        export_token=env.get("TOLLWAY_EXPORT_TOKEN", ""),
+        export_source=_export_source(env),
+        notifier=notify["notifier"],
+        notify_from=notify["notify_from"],
+        ses_region=notify["ses_region"],
+        ses_configuration_set=notify["ses_configuration_set"],
+        acs_endpoint=notify["acs_endpoint"],
+        acs_access_key=notify["acs_access_key"],
+        portal_url=_portal_url(env),
+        require_verified_email=(env_flag(env, "TOLLWAY_REQUIRE_VERIFIED_EMAIL")
+                                if env.get("TOLLWAY_REQUIRE_VERIFIED_EMAIL", "").strip()
+                                else not local),
     )

@@ -10,6 +10,7 @@ from typing import Any
 from shared.core.clock import Clock, SystemClock
 from shared.core.request import GatewayResponse
 from shared.core.tokens import Issuer
+from shared.core.usage_export import UsageExporter
 from shared.gateway.directory import Directory
 from shared.gateway.service import Gateway
 from shared.gateway.throttle import Limiter
@@ -136,8 +137,8 @@ def build_gateway(
 
 def build_notifier(kind: str, store: Store, clock: Clock | None = None,
                    **config: str) -> Notifier:
-    """``outbox`` (local: the store and the log), ``ses`` (config: sender, region) or
-    ``acs`` (config: endpoint, access_key, sender)."""
+    """``outbox`` (local: the store and the log), ``ses`` (config: sender, region,
+    configuration_set) or ``acs`` (config: endpoint, access_key, sender)."""
     clock = clock or SystemClock()
     if kind == "outbox":
         from shared.adapters.outbox_notifier import OutboxNotifier
@@ -150,9 +151,32 @@ def build_notifier(kind: str, store: Store, clock: Clock | None = None,
 
         client = botocore.session.get_session().create_client(
             "sesv2", region_name=config.get("region") or None)
-        return SesNotifier(client, config["sender"])
+        return SesNotifier(client, config["sender"], config.get("configuration_set", ""))
     if kind == "acs":
         from shared.adapters.acs_notifier import AcsNotifier
 
         return AcsNotifier(config["endpoint"], config["access_key"], config["sender"], clock)
     raise ValueError(f"notifier {kind!r} is not available (outbox, ses, acs)")
+
+
+def notifier_for(settings: Settings, store: Store, clock: Clock | None = None) -> Notifier:
+    """The notifier the settings name (``TOLLWAY_NOTIFIER`` and its companions): what the
+    management API and the scheduled jobs use on every cloud."""
+    if settings.notifier == "ses":
+        return build_notifier("ses", store, clock, sender=settings.notify_from,
+                              region=settings.ses_region,
+                              configuration_set=settings.ses_configuration_set)
+    if settings.notifier == "acs":
+        return build_notifier("acs", store, clock, endpoint=settings.acs_endpoint,
+                              access_key=settings.acs_access_key, sender=settings.notify_from)
+    return build_notifier(settings.notifier, store, clock)
+
+
+def build_exporter(settings: Settings) -> UsageExporter | None:
+    """The usage exporter of ``TOLLWAY_EXPORT_URL`` (OpenMeter's ingest API), or None when
+    no export is configured (docs/billing.md, "Exporting usage")."""
+    if not settings.export_url:
+        return None
+    from shared.adapters.openmeter_exporter import OpenMeterExporter
+
+    return OpenMeterExporter(settings.export_url, settings.export_token)

@@ -3,11 +3,13 @@
 The router (and a denying authorizer) log one ``TOLLWAY_USAGE`` line per request; the
 subscription filter on their log groups invokes this function asynchronously with batches
 of those lines (gzip + base64 in ``awslogs.data``). The batch is added with
-``aggregate.record_batch``: one transaction per consumer x API x hour, deduplicated by a
-marker over the group's request ids — so a redelivered batch changes nothing.
+``analytics.record_all``: usage (one transaction per consumer x API x hour, deduplicated by
+a marker over the group's request ids) and analytics (per API version x hour, chunks with
+their own markers) — so a redelivered batch changes nothing.
 
 Delivery is at least once: a store failure raises, Lambda retries the batch (twice, then
-the on-failure queue), and the groups already added are skipped by their markers.
+the on-failure queue), and the groups and chunks already added are skipped by their
+markers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from shared.adapters import log_usage
 from shared.clouds.aws import runtime as rt
 from shared.clouds.aws.metrics import PowertoolsMetrics
 from shared.core.clock import SystemClock
-from shared.metering import aggregate
+from shared.metering import analytics
 from shared.ports import Store
 from shared.settings import Settings
 from shared.wiring import build_store
@@ -48,7 +50,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     usage = [u for u in parsed if u is not None]
     skipped = len(parsed) - len(usage)
     try:  # a StoreError propagates: Lambda retries the whole batch, the markers make it safe
-        done = aggregate.record_batch(store, usage, now=clock.now())
+        done = analytics.record_all(store, usage, now=clock.now())
         metrics.count("UsageRecorded", done.events)
         metrics.count("UsageDuplicateGroups", done.duplicates)
         if done.late:  # cannot happen within the template's retentions: alarm on it

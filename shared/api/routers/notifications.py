@@ -1,7 +1,8 @@
 """Admin: send notices (each once) and read the local outbox.
 
-The notifier is ``app.state.notifier`` when the host set one (wiring.build_notifier), else
-the local outbox. Scheduled runs (quota alerts, approval results) call the same use cases.
+The notifier is ``app.state.notifier`` when the host set one, else the one the settings
+name (``wiring.notifier_for``: ``TOLLWAY_NOTIFIER``, the local outbox by default). Scheduled
+runs (``shared/management/jobs.py``) call the same use cases.
 """
 
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ from pydantic import BaseModel
 
 from shared.api.deps import AdminActor, Ctx, require_admin
 from shared.api.errors import responses
-from shared.management import audit, notifications
+from shared.management import audit, jobs, notifications
 from shared.management.changes import Change
 from shared.management.entities import Actor
 from shared.management.errors import commit
@@ -25,9 +26,11 @@ def get_notifier(request: Request, ctx: Ctx) -> Notifier:
     found = getattr(request.app.state, "notifier", None)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    from shared.wiring import build_notifier
+    from shared.wiring import notifier_for
 
-    return build_notifier("outbox", ctx.store, ctx.clock)
+    # The one the settings name (TOLLWAY_NOTIFIER; the outbox by default), built once.
+    built = request.app.state.notifier = notifier_for(ctx.settings, ctx.store, ctx.clock)
+    return built
 
 
 NotifierDep = Annotated[Notifier, Depends(get_notifier)]
@@ -78,11 +81,10 @@ def deprecation(actor: AdminActor, ctx: Ctx, notifier: NotifierDep,
 
 @admin.post("/run", summary="Send due quota alerts and approval results")
 def run(actor: AdminActor, ctx: Ctx, notifier: NotifierDep) -> SentOut:
-    """What the scheduled job does; safe to call any time (each notice goes once)."""
-    a = notifications.quota_alerts(ctx.store, ctx.clock, notifier)
-    b = notifications.subscription_results(ctx.store, ctx.clock, notifier)
-    out = SentOut(sent=a.sent + b.sent, already=a.already + b.already,
-                  no_address=a.no_address + b.no_address, failed=a.failed + b.failed)
+    """What the scheduled jobs do (``jobs.NOTICES``); safe to call any time (each notice
+    goes once)."""
+    done = jobs.run_due(ctx.store, ctx.clock, notifier, only=jobs.NOTICES, reraise=True)
+    out = SentOut(**{k: sum(r[k] for r in done["ran"].values()) for k in SentOut.model_fields})
     return _audited(ctx, actor, "notification.run", "due", out)
 
 

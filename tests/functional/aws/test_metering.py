@@ -13,6 +13,7 @@ from botocore.exceptions import EndpointConnectionError
 from shared.adapters.dynamodb import DynamoStore
 from shared.adapters.log_usage import LogLineSink
 from shared.core.models import UsageEvent
+from shared.management import analytics as reading
 from shared.metering import aggregate
 from shared.metering.aggregate import read_usage
 from shared.ports import StoreUnavailable
@@ -34,6 +35,11 @@ def test_recorded_once_even_when_the_batch_is_redelivered(world, meter):
     (agg,) = read_usage(world.store, "con_a")
     assert (agg["requests"], agg["s2xx"], agg["s4xx"], agg["cost"]) == (2, 1, 1, 1)
     assert agg["api_id"] == "demo-v2" and agg["hour"] == "2026-01-01T00"
+    # ... and in analytics (per API version), also once: the admin's report reads it.
+    (row,) = reading.report(world.store, "2026-01-01T00", "2026-01-01T23", by="api")
+    assert row.api.id == "demo-v2"
+    assert (row.stats.requests, row.stats.errors, row.stats.bytes_out) == (2, 1, 692)
+    assert row.stats.p50_ms == pytest.approx(3.2, rel=0.05)  # the sketch's 5 % accuracy
 
 
 def test_control_message_is_acknowledged_without_work(world, meter):
@@ -66,6 +72,29 @@ def test_store_failure_raises_so_lambda_retries_and_the_retry_does_not_double_co
     assert meter(batch) == {"recorded": 0, "duplicates": 1, "skipped": 1}
     (agg,) = read_usage(world.store, "con_a")
     assert agg["requests"] == 2
+    assert analytics_totals(world.store) == {("demo-v2", "2026-01-01T00"): 2}
+
+
+def test_analytics_failure_after_usage_is_retried_and_counted_once(world, meter):
+    """Usage commits, then the analytics write fails: Lambda retries the whole batch; the
+    retry skips usage by its marker and adds analytics once."""
+    batch = event("cloudwatch_logs_usage")
+    hook = "before-parameter-build.dynamodb.TransactWriteItems"
+
+    def fail_analytics(**kw):  # DynamoDB goes away once usage is written
+        if "ANALYTICS#" in str(kw["params"]):
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.test")
+
+    world.client.meta.events.register(hook, fail_analytics)
+    with pytest.raises(StoreUnavailable):
+        meter(batch)
+    world.client.meta.events.unregister(hook, fail_analytics)
+    assert read_usage(world.store, "con_a")[0]["requests"] == 2
+    assert analytics_totals(world.store) == {}
+    assert meter(batch) == {"recorded": 0, "duplicates": 1, "skipped": 1}
+    assert meter(batch) == {"recorded": 0, "duplicates": 1, "skipped": 1}
+    assert read_usage(world.store, "con_a")[0]["requests"] == 2
+    assert analytics_totals(world.store) == {("demo-v2", "2026-01-01T00"): 2}
 
 
 # --- exactly once under real delivery (issue 10 item 5) ------------------------------------
@@ -104,6 +133,22 @@ def totals(store) -> Counter:
     return got
 
 
+def analytics_totals(store) -> Counter:
+    """Requests per (API version, hour) in analytics, as the admin's report reads them."""
+    got: Counter = Counter()
+    for row in reading.report(store, "2026-01-01T00", "2026-01-01T23", by="hour"):
+        got[(row.api.id, row.key[0])] += row.stats.requests
+    return got
+
+
+def analytics_truth(delivered: list[list[UsageEvent]]) -> Counter:
+    want: Counter = Counter()
+    for batch in delivered:
+        for e in batch:
+            want[(e.api_id, aggregate.hour_of(e.timestamp))] += 1
+    return want
+
+
 def truth(delivered: list[list[UsageEvent]]) -> Counter:
     want: Counter = Counter()
     for batch in delivered:
@@ -136,6 +181,7 @@ def test_1000_line_batches_duplicated_reordered_and_late_0_lost_0_double_counted
     world.clock.advance(13 * DAY)
     meter(events[0])
     assert totals(world.store) == truth(all_batches[:5])  # 0 lost, 0 double counted
+    assert analytics_totals(world.store) == analytics_truth(all_batches[:5])  # the same
 
 
 def test_a_delivery_older_than_the_dedup_window_is_refused_not_counted_twice(world, meter):
@@ -146,6 +192,7 @@ def test_a_delivery_older_than_the_dedup_window_is_refused_not_counted_twice(wor
     again = meter(awslogs(as_lines(batch)))
     assert again["recorded"] == 0
     assert totals(world.store) == truth([batch])
+    assert analytics_totals(world.store) == analytics_truth([batch])
 
 
 def test_every_redelivery_path_ends_inside_the_dedup_window():
