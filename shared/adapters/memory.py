@@ -133,15 +133,19 @@ class MemoryStore:
         with self._lock:
             self.round_trips += 1
             now = self._clock.now()
-            stored = self._counters.get(bucket) or {}
+            stored = self._counters.get(bucket)
+            if stored is None:
+                stored = self._counters[bucket] = {}
+            elif len(stored) > len(slots) + len(guards):  # windows gone by: forget them
+                named = {s.name for s in slots} | {g.name for g in guards}
+                for gone in [name for name in stored if name not in named]:
+                    del stored[gone]
             live: dict[str, int] = {}  # named counters still alive
-            fresh: dict[str, tuple[int, float]] = {}  # what the bucket keeps
             ok = True
             for s in slots:
                 e = stored.get(s.name)
                 if e is not None and e[1] > now:
                     live[s.name] = e[0]
-                    fresh[s.name] = e
                     if e[0] + cost > s.ceiling:
                         ok = False
                 elif cost > s.ceiling:
@@ -150,22 +154,17 @@ class MemoryStore:
                 e = stored.get(g.name)
                 if e is not None and e[1] > now:
                     live[g.name] = e[0]
-                    fresh[g.name] = e
                     if e[0] > g.at_most:
                         ok = False
                 elif g.at_most < 0:
                     ok = False
-            if ok:
-                counts = dict(live)
-                for s in slots:
-                    n = live.get(s.name, 0) + cost
-                    counts[s.name] = n
-                    fresh[s.name] = (n, s.expires_at)
-                result = HitResult(True, counts)
-            else:
-                result = HitResult(False, live)
-            self._counters[bucket] = fresh
-            return result
+            if not ok:
+                return HitResult(False, live)
+            for s in slots:
+                n = live.get(s.name, 0) + cost
+                live[s.name] = n
+                stored[s.name] = (n, s.expires_at)
+            return HitResult(True, live)
 
     def close(self) -> None:
         pass

@@ -29,6 +29,12 @@ def month_index(now: float) -> int:
     return Unit.MONTH.window(now)[0]
 
 
+def month_bounds(now: float) -> tuple[float, float]:
+    """``[start, end)`` of the month ``now`` falls in."""
+    _, start, end = Unit.MONTH.window(now)
+    return start, end
+
+
 def slot(now: float) -> Slot:
     index, _, end = Unit.MONTH.window(now)
     return Slot(name(index), CEILING, end + KEEP_SECONDS)

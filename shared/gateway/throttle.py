@@ -43,23 +43,24 @@ class Limiter:
         # Which shard a sharded plan's next hit goes to: turns, from a random start so
         # that instances do not all begin on shard 0.
         self._turn = itertools.count(secrets.randbelow(1 << 16))
-        self._ledger: dict[int, tuple[Slot, Guard]] = {}  # this month's, built once
+        # this month's bounds and the hit that adds its ledger slot, built once a month
+        self._ledger: tuple[float, float, Callable[..., HitResult]] | None = None
 
     def _ledgered(self, now: float) -> Callable[..., HitResult]:
         """``store.hit`` with this month's ledger slot and last month's guard added: the
         warm path's admission count rides along the same single update."""
-        month = ledger.month_index(now)
-        extra = self._ledger.get(month)
-        if extra is None:
-            extra = (ledger.slot(now), ledger.guard(now))
-            self._ledger = {month: extra}
-        add_slot, add_guard = extra
+        cached = self._ledger
+        if cached is not None and cached[0] <= now < cached[1]:
+            return cached[2]
+        start, end = ledger.month_bounds(now)
+        add_slot, add_guard = ledger.slot(now), ledger.guard(now)
         store_hit = self.store.hit
 
         def hit(bucket: str, slots: Sequence[Slot], guards: Sequence[Guard],
                 cost: int) -> HitResult:
             return store_hit(bucket, (*slots, add_slot), (*guards, add_guard), cost)
 
+        self._ledger = (start, end, hit)  # replaced whole: safe to share between threads
         return hit
 
     def charge(self, bucket: str, schedule: Schedule) -> dict[str, str] | Throttled:
