@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from shared.api.catalog_schemas import Description
+from shared.api.policy_schemas import ScopedPoliciesIO, ScopedPolicyDoc, out
 from shared.api.schemas import (
     ConsumerOut,
     Id,
@@ -23,6 +24,7 @@ from shared.api.schemas import (
     at,
 )
 from shared.core.models import Plan
+from shared.core.policy import to_json
 from shared.management.entities import Account, AuditEntry
 
 #: One string schema with one pattern (not anyOf a pattern or "*"): client generators
@@ -64,6 +66,9 @@ class PlanCreateIn(RequestBody):
     included_requests: Count = 0
     overage_cents_per_1000: Money = 0
     requires_approval: bool = False
+    policies: ScopedPolicyDoc | None = Field(default=None, description=(
+        "IP lists and limits for every request of its subscribers, on top of the API's "
+        "and the route's (docs/policies.md)."))
 
 
 class PlanUpdateIn(RequestBody):
@@ -82,6 +87,7 @@ class PlanUpdateIn(RequestBody):
     included_requests: Count | None = None
     overage_cents_per_1000: Money | None = None
     requires_approval: bool | None = None
+    policies: ScopedPolicyDoc | None = Field(default=None, description="{} clears them.")
 
 
 #: Fields where an explicit null is meaningful (no limit).
@@ -113,13 +119,15 @@ class PlanOut(BaseModel):
     overage_cents_per_1000: int
     requires_approval: bool
     retired: bool
+    policies: ScopedPoliciesIO | None = None
 
     @classmethod
     def of(cls, p: Plan) -> PlanOut:
-        skip = {"apis", "algorithm", "fail_mode"}
+        skip = {"apis", "algorithm", "fail_mode", "policies"}
         fields = {n: getattr(p, n) for n in cls.model_fields if n not in skip}
         return cls(**fields, apis=list(p.apis), algorithm=p.algorithm.value,
-                   fail_mode=p.fail_mode.value)
+                   fail_mode=p.fail_mode.value,
+                   policies=out(ScopedPoliciesIO, to_json(p.policies)))
 
 
 # --- consumers, subscriptions, accounts, usage, audit ---------------------------------------
@@ -158,11 +166,13 @@ class AccountOut(BaseModel):
     role: Role
     consumer_id: str
     created_at: datetime
+    email_verified: bool
 
     @classmethod
     def of(cls, a: Account) -> AccountOut:
         return cls(id=a.id, email=a.email, role=a.role,  # type: ignore[arg-type]
-                   consumer_id=a.consumer_id, created_at=at(a.created_at))
+                   consumer_id=a.consumer_id, created_at=at(a.created_at),
+                   email_verified=a.email_verified)
 
 
 class RoleIn(RequestBody):

@@ -17,9 +17,10 @@ from pydantic import (
     Field,
 )
 
+from shared.api import policy_schemas
 from shared.api.schemas import PlainText, RequestBody, when
 from shared.core.models import Api
-from shared.core.policy import parse, to_json
+from shared.core.policy import Policies, to_json
 
 ApiName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Version = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
@@ -48,19 +49,10 @@ Method = Literal["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 Description = Annotated[str, Field(max_length=2000), PlainText]
 
 
-def _policies(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    """One validator for every policy (shared/core/policy.py): what is wrong, and where."""
-    return to_json(parse(value)) or {}  # {} stays {}: in an update it clears them
-
-
-#: Gateway policies (docs/policies.md): transform, cors, ip, max_body_bytes, anonymous,
-#: limits, cost, traffic, cache. On an API: defaults for every route; on a route: each kind
-#: set there replaces the API's.
-PolicyDoc = Annotated[dict[str, Any], AfterValidator(_policies), Field(
-    description="Gateway policies: transform, cors, ip, max_body_bytes, anonymous, limits, "
-                "cost, traffic, cache (docs/policies.md). {} clears them.",
-    examples=[{"transform": {"request_headers": {"set": {"X-Env": "prod"}}},
-               "ip": {"deny": ["203.0.113.0/24"]}, "cache": {"ttl_seconds": 30}}])]
+#: Gateway policies (docs/policies.md), typed in ``policy_schemas.py``: transform, cors, ip,
+#: max_body_bytes, anonymous, limits, cost, traffic, cache, validate. On an API: defaults
+#: for every route; on a route: each kind set there replaces the API's.
+PolicyDoc = policy_schemas.PolicyDoc
 
 
 # --- catalog ---------------------------------------------------------------------------------
@@ -134,7 +126,7 @@ class ApiOut(BaseModel):
     deprecated_at: datetime | None
     sunset_at: datetime | None
     description: str
-    policies: dict[str, Any] | None
+    policies: policy_schemas.PoliciesIO | None
 
     @classmethod
     def of(cls, a: Api) -> ApiOut:
@@ -142,12 +134,16 @@ class ApiOut(BaseModel):
             id=a.id, name=a.name, version=a.version, base_path=a.base_path,
             upstreams=[UpstreamIO(url=u.url, weight=u.weight) for u in a.upstreams],
             routes=[RouteIO(method=r.method, path=r.path,  # type: ignore[arg-type]
-                            scopes=list(r.scopes), policies=to_json(r.policies))
+                            scopes=list(r.scopes), policies=_out(r.policies))
                     for r in a.routes],
             lifecycle=a.lifecycle.value, timeout_seconds=a.timeout_seconds, retries=a.retries,
             deprecated_at=when(a.deprecated_at), sunset_at=when(a.sunset_at),
-            description=a.description, policies=to_json(a.policies),
+            description=a.description, policies=_out(a.policies),
         )
+
+
+def _out(p: Policies | None) -> Any:
+    return policy_schemas.out(policy_schemas.PoliciesIO, to_json(p))
 
 
 class CatalogRoute(BaseModel):

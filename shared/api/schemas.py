@@ -22,7 +22,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.api.policy_schemas import ScopedPoliciesIO, out
 from shared.core.models import Consumer, KeyRecord, Plan, Subscription
+from shared.core.policy import to_json
 from shared.management.entities import Account
 
 T = TypeVar("T")
@@ -131,24 +133,63 @@ class ConsumerOut(BaseModel):
     status: Literal["active", "suspended"]
     owner: str = Field(description="The developer account that owns it, or '' (admin-made).")
     created_at: datetime
+    policies: ScopedPoliciesIO | None = Field(
+        default=None, description="Its own IP lists and limits (admin-set).")
 
     @classmethod
     def of(cls, c: Consumer) -> ConsumerOut:
         return cls(id=c.id, name=c.name, status=c.status.value, owner=c.owner,
-                   created_at=at(c.created_at))
+                   created_at=at(c.created_at),
+                   policies=out(ScopedPoliciesIO, to_json(c.policies)))
 
 
 class MeOut(BaseModel):
     account_id: str
     email: str
+    email_verified: bool = Field(description="The developer opened a verification (or "
+                                 "password reset) link sent to this address.")
     role: Role
     created_at: datetime
     consumer: ConsumerOut
 
     @classmethod
     def of(cls, a: Account, c: Consumer) -> MeOut:
-        return cls(account_id=a.id, email=a.email, role=a.role,  # type: ignore[arg-type]
-                   created_at=at(a.created_at), consumer=ConsumerOut.of(c))
+        return cls(account_id=a.id, email=a.email, email_verified=a.email_verified,
+                   role=a.role, created_at=at(a.created_at),  # type: ignore[arg-type]
+                   consumer=ConsumerOut.of(c))
+
+
+# --- e-mail verification and password reset -------------------------------------------------
+
+LinkToken = Annotated[str, Field(min_length=1, max_length=256,
+                                 description="The token from the link in the e-mail.")]
+
+
+class VerifyIn(RequestBody):
+    token: LinkToken
+
+
+class VerifiedOut(BaseModel):
+    email: str
+    email_verified: bool
+
+
+class VerificationSentOut(BaseModel):
+    sent: bool = Field(description="false: the e-mail service refused it; ask again later.")
+    detail: str
+
+
+class PasswordResetIn(RequestBody):
+    email: EmailStr
+
+
+class PasswordResetConfirmIn(RequestBody):
+    token: LinkToken
+    new_password: Password
+
+
+class AcceptedOut(BaseModel):
+    detail: str
 
 
 class MeUpdateIn(RequestBody):

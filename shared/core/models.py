@@ -64,6 +64,9 @@ class Plan:
     # (fixed windows only), so one subscription is not capped by one item's write rate.
     # Over-admission bound: N * ceil(limit / N) <= limit + N - 1 per window (ratelimit.py).
     counter_shards: int = 1
+    # IP lists and limits for every request of its subscribers, on top of the API's and
+    # the route's (core/policy.py SCOPED; docs/policies.md "Plans and consumers").
+    policies: Policies | None = None
 
     def grants(self, api_name: str) -> bool:
         return "*" in self.apis or api_name in self.apis
@@ -89,6 +92,7 @@ class Consumer:
     status: ConsumerStatus = ConsumerStatus.ACTIVE
     owner: str = ""  # developer account id, "" for admin-created consumers
     created_at: float = 0.0
+    policies: Policies | None = None  # IP lists and limits of its own (core/policy.py SCOPED)
 
 
 class KeyState(StrEnum):
@@ -212,7 +216,7 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
             continue
         v = data[f.name]
         nested = _NESTED.get((cls, f.name))
-        if f.name == "policies" and cls in (Api, Route):
+        if f.name == "policies":  # Api, Route, Plan, Consumer
             v = parse(v)
         elif nested is not None:
             v = tuple(from_dict(nested, x) for x in v)

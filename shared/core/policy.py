@@ -156,6 +156,15 @@ class CachePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Validate:
+    """Check requests against the API's OpenAPI document (``policy_validate.py``)."""
+
+    body: bool = False
+    query: bool = False
+    path: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Policies:
     transform: Transform | None = None
     cors: Cors | None = None
@@ -166,6 +175,7 @@ class Policies:
     cost: int | None = None
     traffic: Traffic | None = None
     cache: CachePolicy | None = None
+    validate: Validate | None = None
 
     @property
     def empty(self) -> bool:
@@ -435,13 +445,26 @@ def _cache(data: Any, where: str) -> CachePolicy:
     return c
 
 
-def parse(data: Any, where: str = "policies") -> Policies | None:
-    """Read (and validate) the JSON shape; ``None`` or ``{}`` is no policy."""
+def _validate(data: Any, where: str) -> Validate:
+    _keys(data, ("body", "query", "path"), where)
+    v = Validate(**{n: _bool(data, n, where) for n in ("body", "query", "path")})
+    _need(v != Validate(), "at least one of body, query, path set to true", where)
+    return v
+
+
+#: What a plan or a consumer may set (on top of the API's and the route's policies).
+SCOPED = ("ip", "limits")
+
+
+def parse(data: Any, where: str = "policies",
+          kinds: tuple[str, ...] | None = None) -> Policies | None:
+    """Read (and validate) the JSON shape; ``None`` or ``{}`` is no policy. ``kinds``:
+    the policy kinds allowed (plans and consumers: :data:`SCOPED`); default every kind."""
     if data is None:
         return None
     if isinstance(data, Policies):
         return data
-    _keys(data, tuple(f.name for f in fields(Policies)), where)
+    _keys(data, kinds or tuple(f.name for f in fields(Policies)), where)
     p = Policies(
         transform=_opt(data, "transform", where, _transform),
         cors=_opt(data, "cors", where, _cors),
@@ -454,6 +477,7 @@ def parse(data: Any, where: str = "policies") -> Policies | None:
         cost=_int(data, "cost", where, 0, 1000),
         traffic=_opt(data, "traffic", where, _traffic),
         cache=_opt(data, "cache", where, _cache),
+        validate=_opt(data, "validate", where, _validate),
     )
     return None if p.empty else p
 

@@ -9,6 +9,7 @@ limiter and the upstream.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import zlib
 from collections import deque
@@ -189,10 +190,11 @@ def limit_plan(name: str, rule: LimitRule | None = None, **windows: int | None) 
 
 
 def limit_key(rule: LimitRule, *, api: str, index: int, consumer: str, key_id: str, ip: str,
-              header: str | None, route: str) -> str:
+              header: str | None, route: str, scope: str = "") -> str:
     """The bucket a policy limit counts in. One per API: a route's own limit and the API's
-    count apart when they are different rules (``index``)."""
-    base = f"POL#{api}#{index}#"
+    count apart when they are different rules (``index``); a plan's or a consumer's limit
+    counts in its own (``scope``: ``P:<plan id>#``, ``C:<consumer id>#``)."""
+    base = f"POL#{scope}{api}#{index}#"
     if rule.by == "consumer":
         return base + f"CON#{consumer}"
     if rule.by == "key":
@@ -342,6 +344,46 @@ def cache_key(rule: CachePolicy, *, api_id: str, method: str, path: str, query: 
         parts.append(name + "=" + ",".join(v for k, v in headers if k == name))
     parts.append("*" if rule.shared else consumer)
     return "\x00".join(parts)
+
+
+# --- plans and consumers -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scoped:
+    """A plan's and a consumer's policies for one warm entry: every matcher must admit the
+    address, every limit is charged (each in its own ``scope`` of buckets)."""
+
+    ips: tuple[IpMatcher, ...]
+    limits: tuple[tuple[str, CompiledLimit], ...]  # (bucket scope, limit)
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile_scope(p: Policies) -> tuple[IpMatcher | None, tuple[CompiledLimit, ...]]:
+    """Once per distinct policies value (records are frozen and hashable), not per request."""
+    ip = None if p.ip is None else IpMatcher.of(p.ip.allow, p.ip.deny)
+    limits = tuple(
+        CompiledLimit(i, r, plan := limit_plan(f"policy-{i}", r), schedule_of(plan))
+        for i, r in enumerate(p.limits or ())
+    )
+    return ip, limits
+
+
+def scoped(plan: Plan, plan_policies: Policies | None, consumer_id: str,
+           consumer_policies: Policies | None) -> Scoped | None:
+    """What a plan and a consumer add (``None``: nothing, and no cost)."""
+    if plan_policies is None and consumer_policies is None:
+        return None
+    ips: list[IpMatcher] = []
+    limits: list[tuple[str, CompiledLimit]] = []
+    for scope, p in ((f"P:{plan.id}#", plan_policies), (f"C:{consumer_id}#", consumer_policies)):
+        if p is None:
+            continue
+        ip, ls = _compile_scope(p)
+        if ip is not None:
+            ips.append(ip)
+        limits += [(scope, cl) for cl in ls]
+    return Scoped(tuple(ips), tuple(limits))
 
 
 # --- compiled, per route ----------------------------------------------------------------------

@@ -29,12 +29,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from shared.core.clock import Clock
+from shared.core.models import Consumer, Plan
 from shared.core.outcomes import Outcome
 from shared.core.policy import IDEMPOTENT
 from shared.core.policy_rules import (
     BreakerState,
     Compiled,
     CompiledLimit,
+    Scoped,
     cache_key,
     cache_ttl,
     is_failure,
@@ -42,6 +44,7 @@ from shared.core.policy_rules import (
     pick,
     request_headers,
     response_headers,
+    scoped,
     sticky_seed,
     upstream_path,
     upstream_query,
@@ -164,17 +167,46 @@ class PolicyLayer:
             return False
         return True
 
-    def after_charge(self, req: GatewayRequest, v: Verdict, c: Compiled) -> Verdict:
-        """The policy's own limits, once the plan admitted the request."""
-        for cl in c.limits:
-            header = req.header(cl.rule.header) if cl.rule.by == "header" else None
-            assert v.api is not None
-            bucket = limit_key(cl.rule, api=v.api.name, index=cl.index,
-                               consumer=v.consumer_id, key_id=v.key_id, ip=req.source_ip,
-                               header=header, route=c.route_key)
-            if not self._charge(v, cl, bucket, report=False):
-                return v
+    @staticmethod
+    def scoped(plan: Plan, consumer: Consumer) -> Scoped | None:
+        """A plan's and a consumer's IP lists and limits, compiled once per policies value
+        (``None`` when neither has any: the warm path then pays one check)."""
+        return scoped(plan, plan.policies, consumer.id, consumer.policies)
+
+    @staticmethod
+    def scoped_before(req: GatewayRequest, v: Verdict, s: Scoped) -> bool:
+        """Every level's IP lists must admit the address (deny wins everywhere)."""
+        for m in s.ips:
+            if not m.admits(req.source_ip):
+                v.outcome = Outcome.IP_DENIED
+                return False
+        return True
+
+    def after_charge(self, req: GatewayRequest, v: Verdict, c: Compiled | None) -> Verdict:
+        """The route's (and API's) own limits, then the plan's and the consumer's, once the
+        plan admitted the request. Every level's limits are charged; the first refusal
+        ends the request (the limits charged before it stay charged, as with the plan)."""
+        assert v.api is not None
+        if c is not None:
+            for cl in c.limits:
+                if not self._limit(req, v, cl, c.route_key, ""):
+                    return v
+        if v.scoped is not None:
+            route = c.route_key if c is not None else (
+                f"{v.route.method} {v.route.path}" if v.route is not None else "-")
+            for scope, cl in v.scoped.limits:
+                if not self._limit(req, v, cl, route, scope):
+                    return v
         return v
+
+    def _limit(self, req: GatewayRequest, v: Verdict, cl: CompiledLimit, route: str,
+               scope: str) -> bool:
+        assert v.api is not None
+        header = req.header(cl.rule.header) if cl.rule.by == "header" else None
+        bucket = limit_key(cl.rule, api=v.api.name, index=cl.index, consumer=v.consumer_id,
+                           key_id=v.key_id, ip=req.source_ip, header=header, route=route,
+                           scope=scope)
+        return self._charge(v, cl, bucket, report=False)
 
     def _charge(self, v: Verdict, cl: CompiledLimit, bucket: str, *, report: bool) -> bool:
         charged = self.limiter.charge(bucket, cl.schedule)  # policy limits: fixed windows

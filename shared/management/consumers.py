@@ -11,23 +11,27 @@ from typing import Any
 
 from shared.core.clock import Clock
 from shared.core.models import Consumer, ConsumerStatus
+from shared.core.policy import SCOPED, PolicyError, parse, to_json
 from shared.management import audit, records
 from shared.management.changes import Change
 from shared.management.entities import Actor
-from shared.management.errors import NotFound, commit
+from shared.management.errors import Invalid, NotFound, commit
 from shared.ports import Store
 
 NOT_FOUND = "No consumer with this id."
 
 
 def view(consumer: Consumer) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "id": consumer.id,
         "name": consumer.name,
         "status": consumer.status.value,
         "owner": consumer.owner,
         "created_at": consumer.created_at,
     }
+    if consumer.policies is not None:
+        out["policies"] = to_json(consumer.policies)
+    return out
 
 
 def get(store: Store, consumer_id: str) -> Consumer:
@@ -81,3 +85,14 @@ def resume(store: Store, clock: Clock, actor: Actor, consumer_id: str, reason: s
 
 def rename(store: Store, clock: Clock, actor: Actor, consumer_id: str, name: str) -> Consumer:
     return _update(store, clock, actor, consumer_id, "consumer.rename", name=name)
+
+
+def set_policies(store: Store, clock: Clock, actor: Actor, consumer_id: str,
+                 policies: dict[str, Any]) -> Consumer:
+    """The consumer's own IP lists and limits (``{}`` clears them); audited, and at every
+    warm gateway within ``TOLLWAY_CACHE_TTL``."""
+    try:
+        parsed = parse(policies, kinds=SCOPED)
+    except PolicyError as e:
+        raise Invalid(e.message, field=f"body.{e.field}") from None
+    return _update(store, clock, actor, consumer_id, "consumer.policies", policies=parsed)

@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.core.clock import Clock
 from shared.core.models import Algorithm, FailMode, Plan, to_dict
+from shared.core.policy import SCOPED, PolicyError, parse
 from shared.management import audit, records
 from shared.management.changes import Change
 from shared.management.entities import Actor, new_id
@@ -37,6 +38,11 @@ def _typed(fields: dict[str, Any]) -> dict[str, Any]:
             out[name] = enum(out[name])
     if "apis" in out:
         out["apis"] = tuple(dict.fromkeys(out["apis"]))
+    if "policies" in out:  # IP lists and limits for its subscribers; {} clears them
+        try:
+            out["policies"] = parse(out["policies"], kinds=SCOPED)
+        except PolicyError as e:
+            raise Invalid(e.message, field=f"body.{e.field}") from None
     return out
 
 

@@ -352,3 +352,68 @@ def test_cache_is_bounded_in_bytes():
         c.put(f"k{i}", 100, 0, 200, (), b"x" * 90)
     assert c.size <= 800 and c.get("k0", 1) is None and c.get("k19", 1) is not None
     assert not c.put("big", 100, 0, 200, (), b"x" * 200)  # over an eighth: not kept
+
+
+# --- plans and consumers -----------------------------------------------------------------------
+
+
+def _scoped(w: World, plan=None, consumer=None, rate=3) -> None:
+    from shared.core.models import Consumer
+    from tests.functional.conftest import FREE
+
+    writes = []
+    if plan is not None:
+        writes.append(records.put_plan_write(
+            dataclasses.replace(FREE, rate_per_minute=rate, policies=parse(plan))))
+    if consumer is not None:
+        writes.append(records.put_consumer_write(Consumer("con_a", "A",
+                                                          policies=parse(consumer))))
+    records.save_unaudited(w.store, writes)
+
+
+def test_403_a_plans_deny_list_applies_to_every_subscriber_before_any_charge():
+    w, up, _ = _world()
+    _scoped(w, plan={"ip": {"deny": ["203.0.113.0/24"]}})
+    assert _send(w, ip="203.0.113.7").status == 403
+    assert _send(w, ip="198.51.100.1").status == 200
+    assert len(up.requests) == 1
+    assert ";r=1;" in _send(w).headers["RateLimit"]  # 3 a minute: the 403 charged nothing
+
+
+def test_403_a_consumers_allow_list_and_the_apis_deny_list_both_apply():
+    w, _, _ = _world(api_policies={"ip": {"deny": ["198.51.100.9"]}})
+    _scoped(w, consumer={"ip": {"allow": ["198.51.100.0/24"]}})
+    assert _send(w, ip="198.51.100.1").status == 200
+    assert _send(w, ip="192.0.2.10").status == 403  # outside the consumer's allow list
+    assert _send(w, ip="198.51.100.9").status == 403  # inside it, but the API denies it
+
+
+def test_429_limits_of_every_level_are_all_charged():
+    w, _, _ = _world(route_policies={"limits": [{"by": "ip", "rate_per_minute": 50}]})
+    _scoped(w, plan={"limits": [{"by": "header", "header": "X-Tenant", "rate_per_minute": 2}]},
+            consumer={"limits": [{"by": "key", "quota_per_day": 100}]}, rate=100)
+    t1 = [("x-tenant", "t1")]
+    assert [_send(w, headers=t1).status for _ in range(3)] == [200, 200, 429]
+    assert _send(w, headers=[("x-tenant", "t2")]).status == 200  # its own bucket
+    buckets = set(w.store._counters)  # counted apart per level
+    assert any(b.startswith("POL#P:free#demo#0#H#t1") for b in buckets)
+    assert any(b.startswith("POL#C:con_a#demo#0#KEY#") for b in buckets)
+    assert any(b.startswith("POL#demo#0#IP#") for b in buckets)
+
+
+def test_200_a_plan_shadow_limit_only_reports():
+    w, _, metrics = _world()
+    _scoped(w, plan={"limits": [{"by": "consumer", "rate_per_minute": 1, "shadow": True}]})
+    assert _send(w).status == 200
+    second = _send(w)
+    assert second.status == 200 and second.headers["X-Tollway-Shadow"] == "would-throttle"
+    assert metrics.counts["WouldThrottle"] == 1
+
+
+def test_a_consumer_policy_change_reaches_the_gateway_within_the_ttl():
+    w, _, _ = _world()
+    assert _send(w).status == 200
+    _scoped(w, consumer={"ip": {"deny": ["192.0.2.0/24"]}})
+    assert _send(w).status == 200  # warm: the old consumer record, for at most the TTL
+    w.clock.advance(6)
+    assert _send(w).status == 403

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from shared.api.admin_schemas import GrantIn, ReasonIn, SubscriptionPatchIn
 from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admin
 from shared.api.errors import responses
+from shared.api.policy_schemas import ScopedPoliciesIO
 from shared.api.schemas import ConsumerOut, Page, SubscriptionOut
 from shared.core.models import ConsumerStatus
 from shared.management import consumers, subscriptions
@@ -41,6 +42,17 @@ def resume(consumer_id: str, actor: AdminActor, ctx: Ctx,
            body: ReasonIn | None = None) -> ConsumerOut:
     reason = body.reason if body else ""
     return ConsumerOut.of(consumers.resume(ctx.store, ctx.clock, actor, consumer_id, reason))
+
+
+@router.put("/{consumer_id}/policies",
+            summary="Set a consumer's own IP lists and limits ({} clears them)",
+            responses=responses(404))
+def set_policies(consumer_id: str, body: ScopedPoliciesIO, actor: AdminActor,
+                 ctx: Ctx) -> ConsumerOut:
+    """On top of the API's, the route's and the plan's: every IP list must admit the
+    request, every limit is charged. Reaches the gateways within their cache TTL."""
+    return ConsumerOut.of(consumers.set_policies(ctx.store, ctx.clock, actor, consumer_id,
+                                                 body.model_dump()))
 
 
 @router.get("/{consumer_id}/subscriptions", summary="A consumer's subscriptions",

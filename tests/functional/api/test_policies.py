@@ -99,3 +99,45 @@ def test_a_policy_change_takes_effect_at_the_gateway_within_the_cache_ttl(h):
     assert call() == 403
     assert call("198.51.100.1") == 200
     assert ("x-env", "prod") in echo.requests[-1].headers
+
+
+def test_plan_and_consumer_policies_are_shown_audited_and_enforced_200(h):
+    world = h.world()
+    plan = h.admin("PATCH", f"/v1/admin/plans/{world['plan']['id']}", json={"policies": {
+        "ip": {"deny": ["203.0.113.0/24"]},
+        "limits": [{"by": "header", "header": "X-Tenant", "rate_per_minute": 1}]}})
+    assert plan["policies"]["ip"] == {"deny": ["203.0.113.0/24"]}
+    assert plan["policies"]["limits"][0]["header"] == "x-tenant"
+    dev = h.signup()
+    h.subscribe(dev, world["plan"]["id"])
+    key = h.create_key(dev)["key"]
+    consumer_id = dev.consumer_id
+    con = h.admin("PUT", f"/v1/admin/consumers/{consumer_id}/policies",
+                  json={"ip": {"allow": ["198.51.100.0/24"]}})
+    assert con["policies"] == {"ip": {"allow": ["198.51.100.0/24"]}}
+    assert h.admin("GET", f"/v1/admin/consumers/{consumer_id}")["policies"] == con["policies"]
+    actions = {e["action"] for e in h.admin("GET", "/v1/admin/audit")["items"]}
+    assert {"plan.update", "consumer.policies"} <= actions
+
+    h.gateway.upstream = Echo()
+    h.after_cache_ttl()
+
+    def call(ip: str, tenant: str = "t1") -> int:
+        return h.gateway.handle(GatewayRequest(
+            "GET", "/demo/v1/x", "", (("x-api-key", key), ("x-tenant", tenant)),
+            source_ip=ip)).status
+
+    assert call("192.0.2.1") == 403  # outside the consumer's allow list
+    assert call("198.51.100.1") == 200
+    assert call("198.51.100.1") == 429  # the plan's limit by header
+    assert call("198.51.100.1", "t2") == 200
+
+
+def test_plan_and_consumer_policies_refuse_other_kinds_422(h):
+    world = h.world()
+    plan = h.client.patch(f"/v1/admin/plans/{world['plan']['id']}", headers=ADMIN,
+                          json={"policies": {"cache": {"ttl_seconds": 5}}})
+    assert plan.status_code == 422 and "cache" in plan.text
+    bad = h.client.put(f"/v1/admin/consumers/{h.signup().consumer_id}/policies",
+                       headers=ADMIN, json={"ip": {"deny": ["300.1.1.1"]}})
+    assert bad.status_code == 422 and "policies.ip.deny" in bad.text
