@@ -68,9 +68,10 @@ function toError(resp, data) {
 
 /**
  * Call the management API: api("/v1/me/keys", {method: "POST", body: {...}}).
- * Resolves with the JSON body (null for 204); rejects with ApiError.
+ * Resolves with the JSON body (null for 204), or the text with `raw: true` (a CSV);
+ * rejects with ApiError.
  */
-export async function api(path, { method = "GET", body, query, auth = true, token } = {}) {
+export async function api(path, { method = "GET", body, query, auth = true, token, raw = false } = {}) {
   if (!config) throw new ApiError(0, "config.js did not load: the portal does not know where the management API is.");
   const url = new URL(config.managementUrl.replace(/\/$/, "") + path);
   for (const [k, v] of Object.entries(query || {})) {
@@ -92,6 +93,7 @@ export async function api(path, { method = "GET", body, query, auth = true, toke
   }
   if (resp.status === 204) return null;
   const text = await resp.text();
+  if (raw && resp.ok) return text;
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;

@@ -5,6 +5,7 @@ import { clear, h } from "./dom.js";
 import { errorBox, flash, flashNext, loading, navigate, takeFlash } from "./ui.js";
 import * as admin from "./views/admin.js";
 import * as auth from "./views/auth.js";
+import * as billing from "./views/billing.js";
 import * as catalog from "./views/catalog.js";
 import * as keys from "./views/keys.js";
 import * as plans from "./views/plans.js";
@@ -21,6 +22,7 @@ const ROUTES = [
   [/^\/signup$/, auth.signup, "any"],
   [/^\/keys$/, keys.view, "developer"],
   [/^\/usage$/, usage.view, "developer"],
+  [/^\/billing$/, billing.view, "developer"],
   [/^\/try$/, tryit.view, "developer"],
   [/^\/admin(?:\/([a-z]+))?$/, admin.view, "admin"],
 ];
@@ -30,6 +32,7 @@ const NAV = [
   ["#/plans", "Plans", "any", /^\/plans$/],
   ["#/keys", "Keys", "developer", /^\/keys$/],
   ["#/usage", "Usage", "developer", /^\/usage$/],
+  ["#/billing", "Billing", "developer", /^\/billing$/],
   ["#/try", "Try it", "developer", /^\/try$/],
   ["#/admin", "Admin", "admin", /^\/admin/],
 ];

@@ -122,3 +122,57 @@ export function fillBuckets(buckets, rows) {
   }
   return [...byKey.values()];
 }
+
+// --- lines ----------------------------------------------------------------------------------
+
+const LINE_STYLES = ["solid", "dash", "dot"];
+
+/**
+ * A line chart: points [{label, short, values: {name: number|null}}], series [[name, label]].
+ * Missing values leave a gap. Each series has its own colour and dash pattern (not colour
+ * alone), a legend, and the numbers stay available as a table beside the figure.
+ */
+export function lineChart(points, series, { title, unit = "ms" } = {}) {
+  const W = 720, H = 220, left = 56, right = 12, top = 14, bottom = 34;
+  const plotW = W - left - right, plotH = H - top - bottom;
+  const all = points.flatMap((p) => series.map(([k]) => p.values[k])).filter((v) => typeof v === "number");
+  const max = niceMax(Math.max(1, ...all));
+  const slot = plotW / Math.max(points.length, 1);
+  const x = (i) => left + i * slot + slot / 2;
+  const y = (v) => top + plotH - (v / max) * plotH;
+  const titleId = `chart-title-${Math.random().toString(36).slice(2)}`;
+  const descId = `${titleId}-desc`;
+  const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const v = max * f;
+    return s("g", { class: "tick" },
+      s("line", { x1: left, x2: W - right, y1: y(v), y2: y(v), class: f === 0 ? "axis" : "grid" }),
+      s("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, `${fmt.n(Math.round(v))} ${unit}`));
+  });
+  const every = Math.max(1, Math.ceil(points.length / 8));
+  const labels = points.map((p, i) => ((points.length - 1 - i) % every === 0
+    ? s("text", { x: x(i), y: H - bottom + 16, "text-anchor": "middle", class: "xlabel" }, p.short) : null));
+  const lines = series.map(([k, label], n) => {
+    const runs = [[]];
+    points.forEach((p, i) => {
+      const v = p.values[k];
+      if (typeof v === "number") runs[runs.length - 1].push([x(i), y(v), p, v]);
+      else if (runs[runs.length - 1].length) runs.push([]);
+    });
+    return s("g", { class: ["line", `line-${n}`, `line-${LINE_STYLES[n % 3]}`] },
+      runs.filter((r) => r.length > 1).map((r) => s("polyline", { points: r.map(([a, b]) => `${a},${b}`).join(" ") })),
+      runs.flat().map(([a, b, p, v]) => s("circle", { cx: a, cy: b, r: 3 }, s("title", {}, `${p.label}: ${label} ${fmt.n(v)} ${unit}`))));
+  });
+  const svg = s("svg", {
+    viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img",
+    "aria-labelledby": `${titleId} ${descId}`, preserveAspectRatio: "xMidYMid meet",
+  },
+  s("title", { id: titleId }, title || "Latency"),
+  s("desc", { id: descId }, all.length
+    ? `${series.map(([, l]) => l).join(", ")} over ${points.length} periods; the highest was ${fmt.n(Math.max(...all))} ${unit}.`
+    : "No requests in this period."),
+  grid, lines, labels,
+  all.length ? null : s("text", { x: left + plotW / 2, y: top + plotH / 2, "text-anchor": "middle", class: "nodata" }, "No requests in this period yet"));
+  const legend = h("ul", { class: "legend", "aria-label": "Legend" },
+    series.map(([, label], n) => h("li", {}, h("span", { class: ["swatch-line", `line-${n}`, `line-${LINE_STYLES[n % 3]}`], "aria-hidden": "true" }), label)));
+  return h("figure", { class: "chart-figure" }, h("div", { class: "chart-scroll" }, svg), legend);
+}

@@ -5,6 +5,9 @@ import { actionsCell, add, badge, button, clear, field, fmt, h, nextId, table, t
 import { busy, flash, loading, openDialog } from "../ui.js";
 import { apisText, limitLines, priceLines, sortPlans } from "./plans.js";
 import { WINDOWS, controls, drawUsage } from "./usage.js";
+import * as analytics from "./analytics.js";
+import * as billing from "./billing.js";
+import * as policies from "./policies.js";
 
 /**
  * Who is who: account id -> e-mail, consumer id -> {name, email}. From the admin lists
@@ -41,8 +44,9 @@ function overrideLines(overrides, plan) {
 }
 
 const TABS = [
-  ["plans", "Plans"], ["apis", "APIs"], ["consumers", "Consumers"],
-  ["approvals", "Approvals"], ["usage", "Usage"], ["audit", "Audit log"],
+  ["plans", "Plans"], ["apis", "APIs"], ["policies", "Policies"], ["consumers", "Consumers"],
+  ["approvals", "Approvals"], ["billing", "Billing"], ["usage", "Usage"],
+  ["analytics", "Analytics"], ["audit", "Audit log"],
 ];
 
 export async function view(root, { args, query }) {
@@ -243,7 +247,8 @@ async function apisSection(body, errors) {
             "aria-label": `${NEXT[a.lifecycle][1].replace("…", "")} ${a.name} ${a.version}`,
             on: { click: (e) => transition(a, e.currentTarget) },
           }) : null,
-          a.lifecycle !== "retired" ? button("OpenAPI…", { "aria-label": `Upload the OpenAPI document of ${a.name} ${a.version}`, on: { click: (e) => upload(a, e.currentTarget) } }) : null))),
+          a.lifecycle !== "retired" ? button("OpenAPI…", { "aria-label": `Upload the OpenAPI document of ${a.name} ${a.version}`, on: { click: (e) => upload(a, e.currentTarget) } }) : null,
+          h("a", { class: "btn", href: `#/admin/policies?api=${encodeURIComponent(a.id)}`, "aria-label": `Policies of ${a.name} ${a.version}` }, "Policies")))),
     { caption: "APIs", empty: "No APIs yet." }));
   }
   add(body, h("p", { class: "hint" }, "An API moves draft → published → deprecated (with a sunset date) → retired. Gateways apply a change within their cache TTL."), listSlot);
@@ -326,6 +331,7 @@ async function consumerDetail(body, errors, id) {
         h("dt", {}, "Created"), h("dd", {}, time(consumer.created_at, true))),
       h("div", { class: "actions" },
         h("a", { class: "btn", href: `#/admin/usage?consumer=${encodeURIComponent(consumer.id)}` }, "Usage"),
+        h("a", { class: "btn", href: `#/admin/billing?consumer=${encodeURIComponent(consumer.id)}` }, "Billing"),
         h("a", { class: "btn", href: `#/admin/audit?consumer_id=${encodeURIComponent(consumer.id)}` }, "Audit log"))),
     h("section", { "aria-labelledby": "consumer-subs" },
       h("h2", { id: "consumer-subs" }, "Subscriptions"),
@@ -494,4 +500,5 @@ async function auditSection(body, errors, query) {
 const SECTIONS = {
   plans: plansSection, apis: apisSection, consumers: consumersSection,
   approvals: approvalsSection, usage: usageSection, audit: auditSection,
+  policies: policies.section, billing: billing.adminSection, analytics: analytics.section,
 };

@@ -3,7 +3,8 @@
 import { api, fetchAll } from "../api.js";
 import { add, clear, fmt, h, table } from "../dom.js";
 import { CLASSES, addDays, fillBuckets, isoDay, periods, stackedBars, utcToday } from "../chart.js";
-import { busy, loading, showError } from "../ui.js";
+import { busy, errorBox, loading, showError } from "../ui.js";
+import { quotaSection } from "./quota.js";
 
 export const WINDOWS = {
   day: { days: 30, label: "By day, last 30 days" },
@@ -64,7 +65,10 @@ export function controls(state, draw, extra = []) {
 }
 
 export async function view(root) {
-  const catalog = await fetchAll("/v1/catalog").catch(() => []);
+  const [catalog, quotas] = await Promise.all([
+    fetchAll("/v1/catalog").catch(() => []),
+    quotaSection().catch((err) => h("div", {}, errorBox(err))),
+  ]);
   const state = { granularity: "day", apiId: "" };
   const errors = h("div", { "aria-live": "assertive" });
   const slot = h("div", { class: "usage", "aria-live": "polite" }, loading());
@@ -83,6 +87,7 @@ export async function view(root) {
   add(root, 
     h("h1", {}, "Usage"),
     h("p", { class: "lead" }, "Calls through the gateway with your keys, by status class (times in UTC). New calls appear within a few seconds."),
+    quotas,
     controls(state, draw, [h("span", { class: "field inline" }, h("label", { for: "usage-api" }, "API"), apiSelect)]),
     errors, slot);
   await draw();
