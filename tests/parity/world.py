@@ -70,6 +70,12 @@ PLANS = (
     Plan("quota", "Quota", apis=("demo",), quota_per_day=2),
     Plan("open", "Open", apis=("demo",), rate_per_minute=100, fail_mode=FailMode.OPEN),
     Plan("gold", "Gold", apis=("demo",), rate_per_minute=100, requires_approval=True),
+    # plan-level policies (docs/policies.md "Plans and consumers"): the front doors'
+    # clients are loopback addresses
+    Plan("fenced", "Fenced", apis=("demo",), rate_per_minute=100,
+         policies=parse({"ip": {"deny": ["127.0.0.0/8", "::1/128"]}}, kinds=("ip", "limits"))),
+    Plan("tenant", "Tenant", apis=("demo",), rate_per_minute=100, policies=parse(
+        {"limits": [{"by": "header", "header": "X-Tenant", "rate_per_minute": 1}]})),
 )
 
 _ROUTES = (
@@ -125,6 +131,12 @@ CONSUMERS = (
     Consumer("con_open", "Fails open"),
     Consumer("con_sus", "Suspended", ConsumerStatus.SUSPENDED),
     Consumer("con_pend", "Pending"),
+    Consumer("con_fence", "Fenced by its plan"),
+    Consumer("con_tenant", "Limited by tenant"),
+    Consumer("con_inside", "Allowed here",
+             policies=parse({"ip": {"allow": ["127.0.0.0/8", "::1/128"]}})),
+    Consumer("con_outside", "Allowed elsewhere",
+             policies=parse({"ip": {"allow": ["192.0.2.0/24"]}})),
 )
 SUBSCRIPTIONS = (
     Subscription("sub_a", "con_a", "free"),
@@ -132,6 +144,10 @@ SUBSCRIPTIONS = (
     Subscription("sub_open", "con_open", "open"),
     Subscription("sub_sus", "con_sus", "free"),
     Subscription("sub_pend", "con_pend", "gold", SubscriptionStatus.PENDING),
+    Subscription("sub_fence", "con_fence", "fenced"),
+    Subscription("sub_tenant", "con_tenant", "tenant"),
+    Subscription("sub_inside", "con_inside", "other"),
+    Subscription("sub_outside", "con_outside", "other"),
 )
 #: name -> (consumer, KeyRecord keyword arguments). ``unknown`` is issued but never stored.
 KEYS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -143,6 +159,10 @@ KEYS: dict[str, tuple[str, dict[str, Any]]] = {
     "open": ("con_open", {}),
     "sus": ("con_sus", {}),
     "pend": ("con_pend", {}),
+    "fenced": ("con_fence", {}),
+    "tenant": ("con_tenant", {}),
+    "inside": ("con_inside", {}),
+    "outside": ("con_outside", {}),
     "unknown": ("con_a", {}),
 }
 
