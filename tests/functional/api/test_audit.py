@@ -101,6 +101,8 @@ def test_every_admin_write_route_is_audited_with_the_admin_as_actor(h):
          consumer_id=cid, body={"reason": "x"})
     step("POST", "/v1/admin/consumers/{consumer_id}/resume", "consumer.resume",
          consumer_id=cid)
+    step("PUT", "/v1/admin/consumers/{consumer_id}/policies", "consumer.policies",
+         consumer_id=cid, body={"ip": {"deny": ["203.0.113.0/24"]}})
     free = h.create_plan("Free2", apis=())
     step("POST", "/v1/admin/consumers/{consumer_id}/subscriptions", "subscription.create", 201,
          consumer_id=cid, body={"plan_id": free["id"]})
