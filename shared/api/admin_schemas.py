@@ -166,13 +166,11 @@ class AccountOut(BaseModel):
     role: Role
     consumer_id: str
     created_at: datetime
-    email_verified: bool
 
     @classmethod
     def of(cls, a: Account) -> AccountOut:
         return cls(id=a.id, email=a.email, role=a.role,  # type: ignore[arg-type]
-                   consumer_id=a.consumer_id, created_at=at(a.created_at),
-                   email_verified=a.email_verified)
+                   consumer_id=a.consumer_id, created_at=at(a.created_at))
 
 
 class RoleIn(RequestBody):

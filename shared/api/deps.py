@@ -119,6 +119,20 @@ def require_developer(ctx: Ctx, principal: CurrentPrincipal) -> Developer:
 
 CurrentDeveloper = Annotated[Developer, Depends(require_developer)]
 
+UNVERIFIED = ("Verify your e-mail address first: open the link we sent to {email} (or ask "
+              "for a new one: POST /v1/me/verification), then try again.")
+
+
+def require_verified(ctx: Ctx, dev: CurrentDeveloper) -> Developer:
+    """For what grants access (keys, subscriptions) when TOLLWAY_REQUIRE_VERIFIED_EMAIL is
+    on: an unverified developer may log in and browse, not acquire access."""
+    if ctx.settings.require_verified_email and not dev.account.email_verified:
+        raise Forbidden(UNVERIFIED.format(email=dev.account.email))
+    return dev
+
+
+VerifiedDeveloper = Annotated[Developer, Depends(require_verified)]
+
 
 # --- paging ----------------------------------------------------------------------------------
 

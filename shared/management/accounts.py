@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from shared.core.clock import Clock
 from shared.core.models import Consumer, ConsumerStatus
 from shared.core.ratelimit import Slot
-from shared.management import audit, password_policy, records
+from shared.management import account_tokens, audit, password_policy, records
 from shared.management.changes import Change
 from shared.management.entities import ROLES, Account, Actor, new_id
 from shared.management.errors import (
@@ -79,6 +79,7 @@ def _limit(store: Store, clock: Clock, rule: tuple[str, int, int], who: str) -> 
 class SignedUp:
     account: Account
     consumer: Consumer
+    verification: str = ""  # the plaintext verification token, for the notice only
 
 
 def signup(
@@ -99,15 +100,18 @@ def signup(
     account = Account(account_id, email, passwords.hash(password), consumer_id, created_at=now)
     consumer = Consumer(consumer_id, name or email, ConsumerStatus.ACTIVE, account_id, now)
     actor = Actor(account_id, account.role)
-    # The e-mail claim decides; the account, its consumer and the audit entry follow.
+    token, token_hash, pending = account_tokens.new(account_tokens.VERIFY, account, now)
+    # The e-mail claim decides; the account, its consumer, its verification token and the
+    # audit entry follow.
     commit(store, clock, Change(
         [records.email_claim_write(account)],
         [records.put_account_write(account, if_absent=True),
          records.put_consumer_write(consumer, if_absent=True),
+         account_tokens.write(token_hash, pending),
          audit.write(clock, actor, "account.create", audit.Target("account", account_id,
                      consumer_id), after=account_view(account))],
     ), "An account with this e-mail address exists. Log in instead.")
-    return SignedUp(account, consumer)
+    return SignedUp(account, consumer, token)
 
 
 def login(
@@ -152,6 +156,7 @@ def account_view(account: Account) -> dict[str, object]:
         "role": account.role,
         "consumer_id": account.consumer_id,
         "created_at": account.created_at,
+        "email_verified": account.email_verified,
     }
 
 

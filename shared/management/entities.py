@@ -32,6 +32,13 @@ class Account:
     #: Sessions carry the epoch they were issued in; "log out everywhere" increments it,
     #: so every earlier session of this account is refused at once.
     session_epoch: int = 0
+    #: The address the developer proved to control (a verification or reset link), or "".
+    #: Verified means it is the current ``email``: a changed address is unverified again.
+    verified_email: str = ""
+
+    @property
+    def email_verified(self) -> bool:
+        return bool(self.verified_email) and self.verified_email == self.email
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,11 @@ Management records (the gateway never reads them)::
 
     SESSION#<session id>      REVOKED                     {}: a logged-out session, expiring with
                                                           the session itself
+    AUTHTOKEN#<sha256>        TOKEN                       AuthToken: an e-mailed verification or
+                                                          reset link (``account_tokens``)
 
-Rate-limit buckets (``Store.hit``): ``LOGIN#<email>``, ``LOGINIP#<ip>``, ``SIGNUP#<ip>``.
+Rate-limit buckets (``Store.hit``): ``LOGIN#<email>``, ``LOGINIP#<ip>``, ``SIGNUP#<ip>``,
+``VERIFYMAIL#<account id>``, ``RESET#<email>``, ``RESETIP#<ip>``.
 Writes that belong to one action are returned as lists, split by partition: what an action
 commits atomically (its primary partition) and what follows (``changes.Change``).
 Sort keys starting with ``~`` are bookkeeping (``changes``): listings skip them.
@@ -289,6 +292,11 @@ def revoke_session_write(session_id: str, expires_at: float) -> Put:
 
 def session_revoked(store: Store, session_id: str) -> bool:
     return store.get(session_pk(session_id), "REVOKED") is not None
+
+
+def authtoken_pk(token_hash: str) -> str:
+    """An e-mailed token, found by the SHA-256 of its plaintext (never stored)."""
+    return f"AUTHTOKEN#{token_hash}"
 
 
 # --- subscriptions: indexes by id and by plan -----------------------------------------------

@@ -1,17 +1,37 @@
 """Developer self-service sign-up, log-in and log-out. Sign-up and log-in answer a session
-token; log-out revokes it server-side (this session, or every session of the account)."""
+token; log-out revokes it server-side (this session, or every session of the account).
+Sign-up mails a verification link; a forgotten password is reset through a mailed link
+(``shared/management/verification.py``)."""
 
 from fastapi import APIRouter, Response
 
 from shared.api.deps import ClientAddress, Ctx, CurrentPrincipal, Principal
 from shared.api.errors import responses
-from shared.api.schemas import LoginIn, SessionOut, SignupIn, at
-from shared.management import accounts
+from shared.api.routers.notifications import NotifierDep
+from shared.api.schemas import (
+    AcceptedOut,
+    LoginIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    SessionOut,
+    SignupIn,
+    VerifiedOut,
+    VerifyIn,
+    at,
+)
+from shared.management import accounts, verification
 from shared.management.entities import Account
 from shared.management.errors import Forbidden
 from shared.management.sessions import Claims
+from shared.settings import Settings
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+def portal_url(settings: Settings) -> str:
+    """Where links in e-mails point: TOLLWAY_PORTAL_URL, else the portal the API already
+    admits as a CORS origin (the local stack names its portal there)."""
+    return settings.portal_url or next(iter(settings.cors_origins), "")
 
 
 def session_for(ctx: Ctx, account: Account) -> SessionOut:
@@ -25,12 +45,16 @@ def session_for(ctx: Ctx, account: Account) -> SessionOut:
 
 @router.post("/signup", status_code=201, summary="Create a developer account",
              responses=responses(409, 429))
-def signup(body: SignupIn, ctx: Ctx, client: ClientAddress) -> SessionOut:
-    """Creates the account and the consumer it owns, and logs in."""
+def signup(body: SignupIn, ctx: Ctx, client: ClientAddress,
+           notifier: NotifierDep) -> SessionOut:
+    """Creates the account and the consumer it owns, mails a link to verify the address
+    (valid 24 hours), and logs in."""
     done = accounts.signup(
         ctx.store, ctx.clock, ctx.passwords, email=body.email,
         password=body.password.get_secret_value(), name=body.name, client=client,
     )
+    verification.send_verification(ctx.store, ctx.clock, notifier, portal_url(ctx.settings),
+                                   done.account, done.verification)
     return session_for(ctx, done.account)
 
 
@@ -42,6 +66,43 @@ def login(body: LoginIn, ctx: Ctx, client: ClientAddress) -> SessionOut:
         password=body.password.get_secret_value(), client=client,
     )
     return session_for(ctx, account)
+
+
+@router.post("/verify", summary="Verify an e-mail address with the mailed link",
+             responses=responses(409, 422))
+def verify(body: VerifyIn, ctx: Ctx) -> VerifiedOut:
+    """The token from the link ``<portal>/#/verify?token=…``. It works once, for 24 hours,
+    and only while the account still has the address it was sent to."""
+    account = verification.verify(ctx.store, ctx.clock, body.token)
+    return VerifiedOut(email=account.email, email_verified=account.email_verified)
+
+
+RESET_ACCEPTED = ("If an account with this e-mail address exists, a link to reset its "
+                  "password is on its way. It works once, within 30 minutes.")
+
+
+@router.post("/password-reset", status_code=202, summary="Ask for a password reset link",
+             responses=responses(429))
+def password_reset(body: PasswordResetIn, ctx: Ctx, client: ClientAddress,
+                   notifier: NotifierDep) -> AcceptedOut:
+    """The same answer whether or not the address has an account. At most 5 requests per
+    address and 30 per client address an hour (429 with Retry-After)."""
+    verification.request_reset(ctx.store, ctx.clock, notifier, portal_url(ctx.settings),
+                               email=body.email, client=client)
+    return AcceptedOut(detail=RESET_ACCEPTED)
+
+
+@router.post("/password-reset/confirm", status_code=204, summary="Set a new password",
+             responses={204: {"description": "The password is changed and every session of "
+                              "the account is logged out. Log in with the new password."},
+                        **responses(409, 422)})
+def password_reset_confirm(body: PasswordResetConfirmIn, ctx: Ctx) -> Response:
+    """The token from the link ``<portal>/#/reset?token=…`` (once, within 30 minutes). The
+    password policy of sign-up applies. Every session of the account is logged out, and
+    the address counts as verified."""
+    verification.confirm_reset(ctx.store, ctx.clock, ctx.passwords, token=body.token,
+                               new_password=body.new_password.get_secret_value())
+    return Response(status_code=204)
 
 
 NOT_A_SESSION = ("The admin token is not a session and cannot be logged out: rotate "

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from shared.api.deps import Ctx, CurrentDeveloper, Paging, encode_cursor
+from shared.api.deps import Ctx, CurrentDeveloper, Paging, VerifiedDeveloper, encode_cursor
 from shared.api.errors import responses
 from shared.api.schemas import KeyCreatedOut, KeyCreateIn, KeyOut, Page, RotatedOut, RotateIn
 from shared.core.models import KeyRecord
@@ -28,7 +28,7 @@ def list_keys(dev: CurrentDeveloper, ctx: Ctx, paging: Paging) -> Page[KeyOut]:
 
 @router.post("", status_code=201, summary="Create a key (shown once)",
              responses=responses(403, 409))
-def create_key(body: KeyCreateIn, dev: CurrentDeveloper, ctx: Ctx) -> KeyCreatedOut:
+def create_key(body: KeyCreateIn, dev: VerifiedDeveloper, ctx: Ctx) -> KeyCreatedOut:
     issued = apikeys.create(
         ctx.store, ctx.clock, dev.actor, dev.consumer_id, prefix=ctx.settings.key_prefix,
         cap=ctx.settings.max_keys_per_consumer, name=body.name,
@@ -44,7 +44,7 @@ def get_key(key_id: str, dev: CurrentDeveloper, ctx: Ctx) -> KeyOut:
 
 @router.post("/{key_id}/rotate", status_code=201, summary="Rotate a key with a grace period",
              responses=responses(403, 404, 409))
-def rotate_key(key_id: str, dev: CurrentDeveloper, ctx: Ctx,
+def rotate_key(key_id: str, dev: VerifiedDeveloper, ctx: Ctx,
                body: RotateIn | None = None) -> RotatedOut:
     """A new key replaces this one; both work until the grace period ends."""
     body = body or RotateIn()

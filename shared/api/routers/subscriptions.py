@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from shared.api.deps import Ctx, CurrentDeveloper, Paging, encode_cursor
+from shared.api.deps import Ctx, CurrentDeveloper, Paging, VerifiedDeveloper, encode_cursor
 from shared.api.errors import responses
 from shared.api.schemas import Page, SubscribeIn, SubscriptionOut
 from shared.management import subscriptions
@@ -19,7 +19,7 @@ def list_subscriptions(dev: CurrentDeveloper, ctx: Ctx, paging: Paging) -> Page[
 
 
 @router.post("", status_code=201, summary="Subscribe to a plan", responses=responses(403, 409))
-def subscribe(body: SubscribeIn, dev: CurrentDeveloper, ctx: Ctx) -> SubscriptionOut:
+def subscribe(body: SubscribeIn, dev: VerifiedDeveloper, ctx: Ctx) -> SubscriptionOut:
     """Active at once, or ``pending`` when the plan requires an administrator's approval."""
     sub = subscriptions.subscribe(ctx.store, ctx.clock, dev.actor, dev.consumer, body.plan_id)
     return SubscriptionOut.of(sub)
@@ -41,7 +41,7 @@ def cancel_subscription(subscription_id: str, dev: CurrentDeveloper,
 
 @router.post("/{subscription_id}/change-plan", summary="Change a subscription's plan",
              responses=responses(403, 404, 409))
-def change_plan(subscription_id: str, body: SubscribeIn, dev: CurrentDeveloper,
+def change_plan(subscription_id: str, body: SubscribeIn, dev: VerifiedDeveloper,
                 ctx: Ctx) -> SubscriptionOut:
     """One plan per API: move this subscription to ``plan_id`` instead of subscribing twice.
     A plan without approval applies at once (the answer is this subscription, on the new
