@@ -186,7 +186,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
     # The environment's settings (the store and its connection, limits...); the stack
     # overrides only what it owns below: SQLite's place, the cache TTL, its admin token and
     # session keys, the portal origin, proxies/issuers from its flags, loopback upstreams.
-    env_settings = from_env()
+    env_settings = from_env(local=True)  # e-mail verification optional unless the env asks
     store_name = opts.store or env_settings.store
     _private_files(opts.data_dir, sqlite=store_name == "sqlite")
     state_path = opts.data_dir / "local.json"
