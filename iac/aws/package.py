@@ -37,7 +37,7 @@ NOT_IN_GATEWAY = ("boto3", "s3transfer", "fastapi", "starlette", "pydantic", "ma
 #: botocore service models each package keeps (the JSON files at data/ are always kept).
 BOTOCORE_SERVICES = {
     "gateway": ("dynamodb",),
-    "management": ("dynamodb", "secretsmanager"),
+    "management": ("dynamodb", "secretsmanager", "sesv2"),  # sesv2: notices (+ jobs)
 }
 
 #: Code each package leaves out: the management app, other clouds, local tooling.

@@ -66,6 +66,8 @@ def test_the_gateway_functions_use_the_gateway_package_and_sam_only_copies_it():
     res = resources()
     for fn in ("RouterFunction", "AuthorizerFunction", "MeteringFunction"):
         assert res[fn]["Properties"]["CodeUri"] == "build/aws/gateway"
-    assert res["ManagementFunction"]["Properties"]["CodeUri"] == "build/aws/management"
+    for fn in ("ManagementFunction", "JobsFunction"):  # jobs: shared.management + sesv2
+        assert res[fn]["Properties"]["CodeUri"] == "build/aws/management"
+    assert "sesv2" in package.BOTOCORE_SERVICES["management"]
     mk = (ROOT / "mk/aws.mk").read_text()
     assert "iac/aws/package.py" in mk and "boto3" not in mk.split("aws-src:")[1].split("\n\n")[0]

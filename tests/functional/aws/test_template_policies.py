@@ -130,3 +130,45 @@ def test_gateway_roles_cannot_write_records(world):
         assert not allowed(role, "UpdateItem", "KEYHASH#abc")
         assert not allowed(role, "PutItem", "RL#SUB#x")
         assert not allowed(role, "GetItem", "ACCOUNT")
+
+
+def _all_statements(node: Any, conditions: tuple[str, ...] = ()) -> list[tuple[tuple, dict]]:
+    """Every statement of a policy, with the conditions (!If) it sits under."""
+    if isinstance(node, dict):
+        return [(conditions, node)] if "Action" in node else []
+    out: list[tuple[tuple, dict]] = []
+    if isinstance(node, list):
+        if len(node) == 3 and isinstance(node[0], str) and not isinstance(node[1], str):
+            return _all_statements(node[1], (*conditions, node[0]))  # !If [cond, yes, no]
+        for s in node:
+            out += _all_statements(s, conditions)
+    return out
+
+
+def test_only_management_and_jobs_send_email_and_only_as_the_configured_identity():
+    doc = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    senders = {}
+    for name, res in doc["Resources"].items():
+        if res["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in res["Properties"]["Policies"]:
+            for conds, s in _all_statements(policy["PolicyDocument"]["Statement"]):
+                actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+                if any(a.startswith("ses:") or a == "*" for a in actions):
+                    senders[name] = (conds, actions, s["Resource"])
+    assert set(senders) == {"ManagementRole", "JobsRole"}
+    for conds, actions, resource in senders.values():
+        assert conds == ("SendsEmail",)  # no sender parameter, no permission
+        assert actions == ["ses:SendEmail"]
+        identity, config_set = resource
+        arn, names = identity
+        assert arn.endswith(":identity/${Identity}") and "*" not in arn
+        assert names["Identity"] == ["HasNotifyIdentity", "NotifyIdentity", "NotifySender"]
+        cond, (set_arn, _), no = config_set
+        assert (cond, no) == ("HasSesConfigurationSet", "AWS::NoValue")
+        assert set_arn.endswith(":configuration-set/${SesConfigurationSet}")
+    conditions = doc["Conditions"]
+    assert conditions["SendsEmail"] == [["NotifySender", ""]]  # !Not [!Equals [...]]
+    env = doc["Resources"]["JobsFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["TOLLWAY_NOTIFIER"] == ["SendsEmail", "ses", "outbox"]
+    assert env["TOLLWAY_NOTIFY_FROM"] == "NotifySender"
