@@ -92,3 +92,23 @@ class ReconciliationOut(BaseModel):
     rows: list[ReconRow]
     differences: list[ReconDifference]
     notes: list[str]
+
+
+class ExportOut(BaseModel):
+    """One usage export run (docs/billing.md, "Exporting usage"). Hours are
+    ``YYYY-MM-DDTHH`` (UTC); ``cursor``: every hour up to it was accepted by the target."""
+
+    target: str = Field(description="The metering service, e.g. openmeter.")
+    source: str = Field(description="The CloudEvents source of this deployment.")
+    cursor_before: str | None
+    cursor: str | None
+    scanned_from: str | None = Field(description="First hour compared with metering.")
+    scanned_through: str | None
+    planned: int = Field(description="Events decided this run.")
+    corrections: int = Field(description="Of which: growth of an hour exported before.")
+    sent: int = Field(description="Events the target accepted (resent ones included).")
+    batches: int
+    pending: int = Field(description="Events still waiting in the outbox.")
+    raced: int
+    shrunk: int
+    more: bool = Field(description="Closed hours remain after the cursor: run again.")

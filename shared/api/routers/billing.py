@@ -5,12 +5,14 @@ is a query parameter, not a path segment: it names a month, not a resource someo
 """
 
 import time
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from shared.api.billing_schemas import (
+    ExportOut,
     ReconciliationOut,
     StatementOut,
     StatementsOut,
@@ -19,7 +21,10 @@ from shared.api.billing_schemas import (
 from shared.api.deps import AdminActor, Ctx, CurrentDeveloper, require_admin
 from shared.api.errors import responses
 from shared.core.models import to_dict
-from shared.management import billing, consumers, reconciliation
+from shared.core.usage_export import UsageExporter
+from shared.management import audit, billing, consumers, export, reconciliation
+from shared.management.changes import Change
+from shared.management.errors import Conflict, commit
 
 router = APIRouter(prefix="/v1/me/billing", tags=["billing"])
 admin = APIRouter(prefix="/v1/admin/billing", tags=["admin: billing"],
@@ -115,3 +120,44 @@ def reconcile(consumer_id: str, _: AdminActor, ctx: Ctx, period: Period) -> Reco
     billing.statement(ctx.store, ctx.clock, consumer_id, period)  # validates the period
     report = reconciliation.report(ctx.store, ctx.clock, consumer_id, period)
     return ReconciliationOut.model_validate(to_dict(report))
+
+
+def get_exporter(request: Request, ctx: Ctx) -> Iterator[UsageExporter]:
+    """``app.state.exporter`` when the host set one, else TOLLWAY_EXPORT_URL's."""
+    found = getattr(request.app.state, "exporter", None)
+    if found is not None:
+        yield found
+        return
+    from shared.wiring import build_exporter
+
+    built = build_exporter(ctx.settings)
+    if built is None:
+        raise Conflict("No usage export target is configured: set TOLLWAY_EXPORT_URL "
+                       "(OpenMeter's base URL) and TOLLWAY_EXPORT_TOKEN.")
+    try:
+        yield built
+    finally:
+        getattr(built, "close", lambda: None)()
+
+
+@admin.post("/export", summary="Export closed hours of usage to OpenMeter",
+            operation_id="exportUsage", responses=responses(409, 503))
+def export_usage(actor: AdminActor, ctx: Ctx,
+                 exporter: Annotated[UsageExporter, Depends(get_exporter)]) -> ExportOut:
+    """What the scheduled job does; safe to call any time: hours after the cursor that
+    ended two hours ago, plus what late batches added to exported hours, as CloudEvents
+    the target deduplicates by id. 409: the target refused a batch (its reason is in
+    ``detail``; nothing moved past it); 503: the target could not be reached."""
+    run = export.run_export(ctx.store, ctx.clock, exporter, source=ctx.settings.export_source)
+    out = ExportOut.model_validate({k: v for k, v in to_dict(run).items()
+                                    if k in ExportOut.model_fields})
+    after = {**out.model_dump(), "error": run.error}
+    commit(ctx.store, ctx.clock, Change([audit.write(
+        ctx.clock, actor, "usage.export", audit.Target("export", run.target), after=after)]))
+    if run.error and run.refused:
+        raise Conflict(f"The export stopped: {run.error}. The cursor stays at "
+                       f"{run.cursor or 'its start'}; fix the cause and run it again.")
+    if run.error:
+        raise HTTPException(503, f"The export stopped: {run.error}. Nothing was lost; "
+                                 "run it again later.", headers={"Retry-After": "60"})
+    return out
