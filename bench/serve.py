@@ -35,26 +35,34 @@ def _seed(db: str, upstream_url: str, keyfile: str) -> None:
 def app() -> object:
     """The gateway app over the SQLite file named in ``TOLLWAY_BENCH_DB`` (an import
     string target, so that uvicorn can start several worker processes)."""
-    from functions.local.gateway_asgi import GatewayApp
+    from functions.local.stack import gateway_app
     from shared.core.clock import SystemClock
     from shared.settings import Settings
-    from shared.wiring import buffered_usage, build_gateway, build_store
+    from shared.wiring import buffered_usage, build_store
 
     settings = Settings(
         store=STORE, sqlite_path=os.environ["TOLLWAY_BENCH_DB"], cache_ttl=CACHE_TTL
     )
     clock = SystemClock()
     store = build_store(settings, clock)
-    gw = build_gateway(settings, store=store, clock=clock, usage=buffered_usage(store))
-    return GatewayApp(gw)
+    return gateway_app(settings, store, clock, buffered_usage(store))
 
 
 def main() -> None:
     kind, port = sys.argv[1], int(sys.argv[2])
-    common = dict(host="127.0.0.1", port=port, log_level="error", access_log=False, lifespan="off")
     if kind == "upstream":
-        uvicorn.run(demo_upstream, **common)
+        uvicorn.run(demo_upstream, host="127.0.0.1", port=port, log_level="error",
+                    access_log=False, lifespan="off")
         return
+    from functions.local.stack import Options, server_config
+
+    # The gateway's server settings are make run's (no proxy headers believed, the
+    # upstream's Date passed through, no Server header); only the log level differs.
+    config = server_config(Options(), "gateway", port, None)
+    common = dict(host="127.0.0.1", port=port, log_level="error", access_log=False,
+                  lifespan="off", server_header=config.server_header,
+                  date_header=config.date_header, proxy_headers=config.proxy_headers,
+                  forwarded_allow_ips=config.forwarded_allow_ips)
     upstream_url, keyfile = sys.argv[3], sys.argv[4]
     workers = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     db = os.path.join(os.path.dirname(keyfile), "tollway.db")

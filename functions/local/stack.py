@@ -27,7 +27,8 @@ import uvicorn
 from functions.local import hygiene, seed
 from functions.local.demo_upstream import demo_upstream
 from functions.local.gateway_asgi import GatewayApp
-from shared.core.clock import SystemClock
+from shared.core.clock import Clock, SystemClock
+from shared.ports import Store, UsageSink
 from shared.settings import JwtIssuerConfig, Settings, from_env
 from shared.wiring import buffered_usage, build_gateway, build_store
 
@@ -174,6 +175,25 @@ def _ensure_table(settings: Settings, store: Any) -> None:
         ) from None
 
 
+#: Stores whose calls stay in this process (no network round trip): with them the gateway
+#: decides on the event loop and only the upstream exchange is awaited (gateway_asgi).
+INLINE_STORES = frozenset({"sqlite", "memory"})
+
+
+def gateway_app(settings: Settings, store: Store, clock: Clock, usage: UsageSink) -> GatewayApp:
+    """The gateway's ASGI app as the local stack runs it (the benchmark builds it here too)."""
+    inline = settings.store in INLINE_STORES
+    if inline:
+        from shared.adapters.loop_upstream import LoopUpstream
+
+        upstream = LoopUpstream()
+        gateway = build_gateway(settings, store=store, clock=clock, usage=usage,
+                                upstream=upstream)
+    else:
+        gateway = build_gateway(settings, store=store, clock=clock, usage=usage)
+    return GatewayApp(gateway, inline=inline)
+
+
 def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], Any]:
     """Open the store, seed it on first start, and build the four apps."""
     for what, port in (
@@ -241,14 +261,13 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
 
     sink = buffered_usage(store)
     _repair_every(REPAIR_INTERVAL, store, clock)
-    gateway = build_gateway(settings, store=store, clock=clock, usage=sink)
     config_js = (
         "window.TOLLWAY = "
         + json.dumps({"managementUrl": urls["management_url"], "gatewayUrl": urls["gateway_url"]})
         + ";\n"
     )
     apps = [
-        ("gateway", opts.gateway_port, GatewayApp(gateway)),
+        ("gateway", opts.gateway_port, gateway_app(settings, store, clock, sink)),
         (
             "management",
             opts.management_port,
@@ -330,6 +349,16 @@ async def _serve(opts: Options, apps: list[tuple[str, int, Any]]) -> None:
     await asyncio.gather(*(s.serve() for s in servers))
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where installed (``uvicorn[standard]`` ships it): the gateway's loop runs
+    every request's I/O (issue 11)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] installs it on CPython
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def run(opts: Options) -> None:
     # One stack per data directory: held until this process ends (functions/local/datadir).
     from functions.local.datadir import DataDirBusy, StackLock
@@ -346,7 +375,8 @@ def run(opts: Options) -> None:
     print(banner(state), flush=True)
     started = time.monotonic()
     try:
-        asyncio.run(_serve(opts, apps))
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(_serve(opts, apps))
     finally:
         sink.flush()
         sink.close()

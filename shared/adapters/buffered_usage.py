@@ -7,9 +7,9 @@ lines on AWS, a queue on Azure)."""
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +26,11 @@ LINGER_SECONDS = 0.05
 
 
 class BufferedSink:
-    """``flush()`` waits until everything queued so far is recorded."""
+    """``flush()`` waits until everything queued so far is recorded.
+
+    ``emit`` is a ``deque.append`` (atomic, no lock) plus, only when the thread sleeps, one
+    ``Event.set``: the request path neither takes a lock nor wakes the thread per event
+    (issue 11; a ``queue.Queue`` did both, for every request)."""
 
     def __init__(
         self,
@@ -36,52 +40,66 @@ class BufferedSink:
     ) -> None:
         self._record = record
         self._linger = linger
-        self._q: queue.Queue[UsageEvent | None] = queue.Queue(maxsize)
+        self._maxsize = maxsize
+        # Events, and markers: a threading.Event (flush) or _STOP (close).
+        self._q: deque[Any] = deque()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tollway-metering", daemon=True)
         self._thread.start()
         self.dropped = 0
 
     def emit(self, event: UsageEvent) -> None:
-        try:
-            self._q.put_nowait(event)
-        except queue.Full:
+        if len(self._q) >= self._maxsize:
             self.dropped += 1
-
-    def _take(self) -> tuple[list[UsageEvent], bool]:
-        first = self._q.get()
-        if first is None:
-            return [], True
-        batch, stop = [first], False
-        until = time.monotonic() + self._linger
-        while len(batch) < BATCH:
-            left = until - time.monotonic()
-            try:
-                nxt = self._q.get(timeout=left) if left > 0 else self._q.get_nowait()
-            except queue.Empty:
-                break
-            if nxt is None:
-                stop = True
-                break
-            batch.append(nxt)
-        return batch, stop
+            return
+        self._q.append(event)
+        if not self._wake.is_set():  # the thread clears it before it drains: nothing is missed
+            self._wake.set()
 
     def _run(self) -> None:
+        q = self._q
         while True:
-            batch, stop = self._take()
-            try:
-                if batch:
-                    self._record(batch)
-            except StoreError:
-                log.warning("usage events lost: %d", len(batch))
-            finally:
-                for _ in range(len(batch) + (1 if stop else 0)):
-                    self._q.task_done()
+            self._wake.wait()
+            self._wake.clear()
+            if self._linger and q and q[-1] is not _STOP and not isinstance(q[-1], threading.Event):
+                time.sleep(self._linger)  # let a batch gather: one record per many events
+            stop = False
+            while q and not stop:
+                batch: list[UsageEvent] = []
+                marks: list[threading.Event] = []
+                while q and len(batch) < BATCH:
+                    item = q.popleft()
+                    if item is _STOP:
+                        stop = True
+                        break
+                    if isinstance(item, threading.Event):
+                        marks.append(item)
+                        break  # what came before it is recorded before it is set
+                    batch.append(item)
+                try:
+                    if batch:
+                        self._record(batch)
+                except StoreError:
+                    log.warning("usage events lost: %d", len(batch))
+                except Exception:  # never let the thread die: later events would pile up
+                    log.exception("usage events lost: %d", len(batch))
+                for mark in marks:
+                    mark.set()
             if stop:
                 return
 
     def flush(self) -> None:
-        self._q.join()
+        if not self._thread.is_alive():
+            return
+        mark = threading.Event()
+        self._q.append(mark)
+        self._wake.set()
+        mark.wait()
 
     def close(self) -> None:
-        self._q.put(None)
+        self._q.append(_STOP)
+        self._wake.set()
         self._thread.join(timeout=5)
+
+
+_STOP = object()
