@@ -23,7 +23,7 @@ from shared.api.schemas import (
     UsageTotals,
     at,
 )
-from shared.core.models import Plan
+from shared.core.models import Consumer, Plan
 from shared.core.policy import to_json
 from shared.management.entities import Account, AuditEntry
 
@@ -131,6 +131,18 @@ class PlanOut(BaseModel):
 
 
 # --- consumers, subscriptions, accounts, usage, audit ---------------------------------------
+
+
+class ConsumerAdminOut(ConsumerOut):
+    """What an admin sees of a consumer: also its own policies (developers do not)."""
+
+    policies: ScopedPoliciesIO | None = Field(
+        default=None, description="Its own IP lists and limits (docs/policies.md).")
+
+    @classmethod
+    def of(cls, c: Consumer) -> ConsumerAdminOut:
+        base = ConsumerOut.of(c).model_dump()
+        return cls(**base, policies=out(ScopedPoliciesIO, to_json(c.policies)))
 
 
 class ReasonIn(RequestBody):

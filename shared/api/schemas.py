@@ -22,9 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared.api.policy_schemas import ScopedPoliciesIO, out
 from shared.core.models import Consumer, KeyRecord, Plan, Subscription
-from shared.core.policy import to_json
 from shared.management.entities import Account
 
 T = TypeVar("T")
@@ -133,14 +131,11 @@ class ConsumerOut(BaseModel):
     status: Literal["active", "suspended"]
     owner: str = Field(description="The developer account that owns it, or '' (admin-made).")
     created_at: datetime
-    policies: ScopedPoliciesIO | None = Field(
-        default=None, description="Its own IP lists and limits (admin-set).")
 
     @classmethod
     def of(cls, c: Consumer) -> ConsumerOut:
         return cls(id=c.id, name=c.name, status=c.status.value, owner=c.owner,
-                   created_at=at(c.created_at),
-                   policies=out(ScopedPoliciesIO, to_json(c.policies)))
+                   created_at=at(c.created_at))
 
 
 class MeOut(BaseModel):

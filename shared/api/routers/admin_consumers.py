@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter, Depends
 
-from shared.api.admin_schemas import GrantIn, ReasonIn, SubscriptionPatchIn
+from shared.api.admin_schemas import ConsumerAdminOut, GrantIn, ReasonIn, SubscriptionPatchIn
 from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admin
 from shared.api.errors import responses
 from shared.api.policy_schemas import ScopedPoliciesIO
-from shared.api.schemas import ConsumerOut, Page, SubscriptionOut
+from shared.api.schemas import Page, SubscriptionOut
 from shared.core.models import ConsumerStatus
 from shared.management import consumers, subscriptions
 
@@ -17,41 +17,41 @@ router = APIRouter(prefix="/v1/admin/consumers", tags=["admin: consumers"],
 @router.get("", summary="List consumers")
 def list_consumers(
     _: AdminActor, ctx: Ctx, paging: Paging, status: ConsumerStatus | None = None
-) -> Page[ConsumerOut]:
+) -> Page[ConsumerAdminOut]:
     found, nxt = consumers.list_page(ctx.store, status=status, limit=paging.limit,
                                      after=paging.after)
-    return Page[ConsumerOut](items=[ConsumerOut.of(c) for c in found],
+    return Page[ConsumerAdminOut](items=[ConsumerAdminOut.of(c) for c in found],
                              next_cursor=encode_cursor(nxt))
 
 
 @router.get("/{consumer_id}", summary="One consumer", responses=responses(404))
-def get_consumer(consumer_id: str, _: AdminActor, ctx: Ctx) -> ConsumerOut:
-    return ConsumerOut.of(consumers.get(ctx.store, consumer_id))
+def get_consumer(consumer_id: str, _: AdminActor, ctx: Ctx) -> ConsumerAdminOut:
+    return ConsumerAdminOut.of(consumers.get(ctx.store, consumer_id))
 
 
 @router.post("/{consumer_id}/suspend", summary="Suspend: every key is refused at the gateway",
              responses=responses(404))
 def suspend(consumer_id: str, actor: AdminActor, ctx: Ctx,
-            body: ReasonIn | None = None) -> ConsumerOut:
+            body: ReasonIn | None = None) -> ConsumerAdminOut:
     reason = body.reason if body else ""
-    return ConsumerOut.of(consumers.suspend(ctx.store, ctx.clock, actor, consumer_id, reason))
+    return ConsumerAdminOut.of(consumers.suspend(ctx.store, ctx.clock, actor, consumer_id, reason))
 
 
 @router.post("/{consumer_id}/resume", summary="Lift a suspension", responses=responses(404))
 def resume(consumer_id: str, actor: AdminActor, ctx: Ctx,
-           body: ReasonIn | None = None) -> ConsumerOut:
+           body: ReasonIn | None = None) -> ConsumerAdminOut:
     reason = body.reason if body else ""
-    return ConsumerOut.of(consumers.resume(ctx.store, ctx.clock, actor, consumer_id, reason))
+    return ConsumerAdminOut.of(consumers.resume(ctx.store, ctx.clock, actor, consumer_id, reason))
 
 
 @router.put("/{consumer_id}/policies",
             summary="Set a consumer's own IP lists and limits ({} clears them)",
             responses=responses(404))
 def set_policies(consumer_id: str, body: ScopedPoliciesIO, actor: AdminActor,
-                 ctx: Ctx) -> ConsumerOut:
+                 ctx: Ctx) -> ConsumerAdminOut:
     """On top of the API's, the route's and the plan's: every IP list must admit the
     request, every limit is charged. Reaches the gateways within their cache TTL."""
-    return ConsumerOut.of(consumers.set_policies(ctx.store, ctx.clock, actor, consumer_id,
+    return ConsumerAdminOut.of(consumers.set_policies(ctx.store, ctx.clock, actor, consumer_id,
                                                  body.model_dump()))
 
 
