@@ -30,7 +30,8 @@ from typing import Any
 
 from shared.core import billing as core
 from shared.core.clock import Clock
-from shared.management import billing, changes, notifications, records
+from shared.core.usage_export import UsageExporter
+from shared.management import billing, changes, export, notifications, records
 from shared.management.entities import ROLE_ADMIN, Actor
 from shared.ports import Notifier, Store
 
@@ -87,6 +88,25 @@ JOBS: tuple[Job, ...] = (
     Job("subscription_results", _sent(notifications.subscription_results)),
     Job("repair", lambda store, clock, _: changes.repair(store, clock), FREQUENT),
 )
+
+
+
+def with_export(exporter: UsageExporter | None, source: str = "tollway",
+                jobs: tuple[Job, ...] = JOBS) -> tuple[Job, ...]:
+    """``jobs`` plus the hourly ``usage_export`` (docs/billing.md, "Exporting usage") when
+    an exporter is configured (``wiring.build_exporter(settings)``, ``settings.export_source``).
+    A refused or unreachable target fails the job (the cursor stays; the next run resends)."""
+    if exporter is None:
+        return jobs
+
+    def usage_export(store: Store, clock: Clock, _: Notifier) -> dict[str, Any]:
+        run = export.run_export(store, clock, exporter, source=source)
+        if run.error:
+            raise PartlyFailed(f"usage export stopped at {run.cursor}: {run.error}")
+        return asdict(run)
+
+    return (*jobs, Job("usage_export", usage_export))
+
 
 #: The jobs behind ``POST /v1/admin/notifications/run``.
 NOTICES = ("quota_alerts", "subscription_results")

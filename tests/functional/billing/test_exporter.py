@@ -444,3 +444,19 @@ def test_without_a_target_the_route_says_what_to_configure():
     with harness() as h:
         problem = h.admin("POST", "/v1/admin/billing/export", status=409)
         assert "TOLLWAY_EXPORT_URL" in problem["detail"]
+
+
+def test_the_hourly_job_exports_and_reports_a_refusal_as_a_failure(world, fake):
+    from shared.management import jobs
+
+    h, consumers, _ = world
+    scheduled = jobs.with_export(exporter(fake), SOURCE)
+    assert jobs.with_export(None) == jobs.JOBS  # nothing configured: no job
+    fake.fail(400, detail="bad event")
+    report = jobs.run_due(h.store, h.clock, None, only=["usage_export"],  # type: ignore[arg-type]
+                          jobs=scheduled)
+    assert "400: bad event" in report["failed"]["usage_export"]
+    report = jobs.run_due(h.store, h.clock, None, only=["usage_export"],  # type: ignore[arg-type]
+                          jobs=scheduled)
+    assert report["ran"]["usage_export"]["cursor"] == LAST
+    assert fake.totals() == aggregates(h, consumers, LAST)
