@@ -1,25 +1,32 @@
-"""The metering worker on Azure Functions: a queue trigger and a five-minute timer.
+"""The metering worker on Azure Functions: a queue trigger, a five-minute and an hourly timer.
 
 ``meter`` (queue trigger on ``%TOLLWAY_USAGE_QUEUE%``, connection ``UsageQueue``): each
 message holds one or more ``TOLLWAY_USAGE`` lines (the gateway sends one per request;
 ``shared/clouds/azure/usage.py``), parsed with the same codec as on AWS
-(``shared.adapters.log_usage.parse``) and added with ``aggregate.record_batch`` — one
-transaction per consumer x API x hour with a dedup marker, so a message delivered twice, or
-two messages in any order, count each request once.
+(``shared.adapters.log_usage.parse``) and added with ``analytics.record_all`` — usage (one
+transaction per consumer x API x hour with a dedup marker) and analytics (per API version x
+hour, chunks with their own markers), so a message delivered twice, or two messages in any
+order, count each request once.
 
 - A line that is not a usage event is logged and dropped; the function returns normally and
   the host deletes the message (retrying cannot make it readable).
 - A store failure raises: the host makes the message visible again, retries it up to
   ``maxDequeueCount`` (host.json: 5) times, then moves it to ``<queue>-poison``, where it is
-  kept for an operator to inspect and replay (docs/azure-deploy.md). Groups added before the
-  failure are skipped on the retry by their markers.
+  kept for an operator to inspect and replay (docs/azure-deploy.md). Groups and chunks added
+  before the failure are skipped on the retry by their markers.
 - Events older than ``aggregate.ACCEPT_SECONDS`` (20 days: a replay from the poison queue
   long after the fact) are refused and alarmed (``UsageTooLate``), never counted twice
   after their dedup markers expired.
 
 ``housekeeping`` (timer, every 5 minutes): Table Storage has no TTL, so expired items and
-idle rate-limit buckets are purged (``purge_expired``); management changes interrupted by a
-crash are rolled forward or abandoned (``changes.repair``).
+idle rate-limit buckets are purged (``purge_expired``); then the ``frequent`` scheduled jobs
+(``shared/management/jobs.py``: management changes interrupted by a crash are rolled forward
+or abandoned, ``changes.repair``).
+
+``jobs`` (timer, hourly at minute 7): the ``hourly`` scheduled jobs — last month's
+statements closed, quota alerts and approval results sent (each once, through the notifier
+the settings name: ``TOLLWAY_NOTIFIER``). Each job is guarded: one failing does not stop the
+others; the run then fails so the host records it, and the next run is the retry.
 """
 
 from __future__ import annotations
@@ -34,10 +41,10 @@ from shared.clouds.azure import runtime
 from shared.clouds.azure.metrics import LogMetrics
 from shared.core.clock import Clock, SystemClock
 from shared.core.models import UsageEvent
-from shared.management import changes
-from shared.metering import aggregate
+from shared.management import jobs as scheduled
+from shared.metering import analytics
 from shared.ports import Store
-from shared.wiring import build_store
+from shared.wiring import build_store, notifier_for
 
 log = runtime.logger("worker")
 metrics = LogMetrics("worker")
@@ -87,7 +94,7 @@ def meter(msg: func.QueueMessage) -> None:
         if not events:
             return
         # A StoreError propagates: the host retries the message, then moves it to poison.
-        done = aggregate.record_batch(store, events, now=clock.now())
+        done = analytics.record_all(store, events, now=clock.now())
         metrics.count("UsageRecorded", done.events)
         metrics.count("UsageDuplicateGroups", done.duplicates)
         if done.late:  # a replay older than the dedup markers (e.g. from poison): alarm
@@ -117,7 +124,8 @@ def purge(store: Store, budget: float = PURGE_BUDGET) -> int:
 
 
 def run_housekeeping(store: Store, clock: Clock) -> dict[str, Any]:
-    """Both jobs; one failing does not stop the other (the failure is re-raised after)."""
+    """The purge, then the frequent jobs (repair); one failing does not stop the other
+    (the failure is re-raised after)."""
     out: dict[str, Any] = {"purged": 0, "repaired": 0}
     failed: BaseException | None = None
     try:
@@ -126,13 +134,15 @@ def run_housekeeping(store: Store, clock: Clock) -> dict[str, Any]:
         failed = exc
         log.warning("purge failed", exc_info=True)
     try:
-        out["repaired"] = changes.repair(store, clock)
+        done = scheduled.run_due(store, clock, notifier_for(settings, store, clock),
+                                 cadence=scheduled.FREQUENT, reraise=True)
+        out["repaired"] = done["ran"].get("repair", 0)
     except Exception as exc:
         failed = failed or exc
-        log.warning("repair failed", exc_info=True)
     if failed is not None:
         raise failed
     return out
+
 
 
 @app.timer_trigger(
@@ -146,5 +156,30 @@ def housekeeping(timer: func.TimerRequest) -> None:
         metrics.count("Repaired", done["repaired"])
         if timer.past_due:
             log.info("housekeeping ran late (past due)")
+    finally:
+        metrics.flush()
+
+
+def run_jobs(store: Store, clock: Clock) -> dict[str, Any]:
+    """The hourly jobs, each guarded; raises the first failure after all ran."""
+    return scheduled.run_due(store, clock, notifier_for(settings, store, clock),
+                             cadence=scheduled.HOURLY, reraise=True)
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 7 * * * *", run_on_startup=False, use_monitor=True)
+def jobs(timer: func.TimerRequest) -> None:
+    metrics.begin("")
+    try:
+        done = run_jobs(store, clock)
+        ran = done["ran"]
+        notices = [ran[n] for n in scheduled.NOTICES if n in ran]
+        metrics.count("StatementsClosed", ran.get("statements", {}).get("closed", 0))
+        metrics.count("NoticesSent", sum(n["sent"] for n in notices))
+        metrics.count("NoticesFailed", sum(n["failed"] for n in notices))
+        if timer.past_due:
+            log.info("jobs ran late (past due)")
+    except Exception:
+        metrics.count("JobsFailed")
+        raise
     finally:
         metrics.flush()

@@ -1,6 +1,7 @@
 """Metering on Azure, in process: usage events from the gateway function through a real
 Azurite queue to the worker's queue trigger, under duplicated, reordered and interrupted
-delivery — 0 lost, 0 double counted — and the worker's timer (purge + repair)."""
+delivery — 0 lost, 0 double counted, in usage and in analytics — and the worker's timers
+(purge + repair every 5 minutes; statements and notices hourly)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from azure.functions.queue import QueueMessage
 
 from shared.clouds.azure.usage import encode
-from shared.core.models import UsageEvent
-from shared.management import changes
+from shared.core.models import Consumer, Plan, Subscription, UsageEvent
+from shared.management import analytics as reading
+from shared.management import billing, changes, notifications, records
+from shared.management import jobs as scheduled_jobs
 from shared.management.changes import Change
-from shared.metering.aggregate import read_usage
+from shared.management.entities import Account
+from shared.metering.aggregate import hour_of, read_usage
 from shared.ports import Item, Put, StoreUnavailable
 from shared.settings import from_env
 from tests.functional.azure.conftest import (
@@ -52,6 +57,12 @@ def housekeeping(module: Any, past_due: bool = False) -> None:
     from azure.functions.timer import TimerRequest
 
     user_functions(module.app)["housekeeping"].get_user_function()(TimerRequest(past_due=past_due))
+
+
+def jobs_timer(module: Any, past_due: bool = False) -> None:
+    from azure.functions.timer import TimerRequest
+
+    user_functions(module.app)["jobs"].get_user_function()(TimerRequest(past_due=past_due))
 
 
 def events(n: int, *, consumers=("con_a", "con_b"), hours=2) -> list[UsageEvent]:
@@ -99,6 +110,18 @@ def expected(evs: list[UsageEvent]) -> dict[str, Counter]:
     return out
 
 
+def analytics_totals(world: AzureWorld) -> Counter:
+    """Requests per (hour, status class) of demo-v2 in analytics, as the admin reads them."""
+    got: Counter = Counter()
+    for row in reading.report(world.store, "2026-01-01T00", "2026-01-01T23", api_id="demo-v2"):
+        got[row.key[:2]] += row.stats.requests
+    return got
+
+
+def analytics_expected(evs: list[UsageEvent]) -> Counter:
+    return Counter((hour_of(e.timestamp), f"{e.status // 100}xx") for e in evs)
+
+
 def drain(
     world: AzureWorld,
     module: Any,
@@ -142,6 +165,7 @@ def test_duplicated_reordered_and_redelivered_messages_count_each_request_once(w
     seen = drain(azure_world, worker, random.Random(8))
     assert seen["redelivered"] > 0 and seen["deliveries"] > 60
     assert totals(azure_world) == expected(evs)  # 0 lost, 0 double counted
+    assert analytics_totals(azure_world) == analytics_expected(evs)  # in analytics too
 
 
 def test_gateway_function_to_queue_to_worker_end_to_end(worker, azure_world, monkeypatch):
@@ -192,6 +216,40 @@ def test_a_message_of_several_lines_counts_each_and_survives_a_retry(
     meter(worker, QueueMessage(id="m1", body=body, dequeue_count=2))
     meter(worker, QueueMessage(id="m1", body=body, dequeue_count=3))
     assert totals(azure_world) == expected(evs)
+    assert analytics_totals(azure_world) == analytics_expected(evs)
+
+
+def test_an_analytics_failure_after_usage_is_retried_and_counted_once(
+    worker, azure_world, monkeypatch
+):
+    """Usage commits, analytics fails: the host retries the message; usage is skipped by
+    its markers and analytics is added once."""
+    evs = events(6)
+    body = "\n".join(encode(e) for e in evs).encode()
+    from azure.functions.queue import QueueMessage
+
+    real = azure_world.store
+
+    class AnalyticsDown:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def transact(self, writes):
+            if any(getattr(w, "pk", "").startswith("ANALYTICS#")
+                   or getattr(getattr(w, "item", None), "pk", "").startswith("ANALYTICS#")
+                   for w in writes):
+                raise StoreUnavailable("injected")
+            return real.transact(writes)
+
+    monkeypatch.setattr(worker, "store", AnalyticsDown())
+    with pytest.raises(StoreUnavailable):
+        meter(worker, QueueMessage(id="m2", body=body, dequeue_count=1))
+    assert totals(azure_world) == expected(evs) and analytics_totals(azure_world) == Counter()
+    monkeypatch.setattr(worker, "store", real)
+    for attempt in (2, 3):
+        meter(worker, QueueMessage(id="m2", body=body, dequeue_count=attempt))
+    assert totals(azure_world) == expected(evs)
+    assert analytics_totals(azure_world) == analytics_expected(evs)
 
 
 def test_a_malformed_message_is_dropped_not_retried(worker, azure_world, caplog):
@@ -227,6 +285,9 @@ def test_function_bindings_match_the_bicep_settings(worker_module):
     assert trigger["connection"] == "UsageQueue"
     timer_doc = json.loads(fns["housekeeping"].get_function_json())
     assert timer_doc["bindings"][0]["schedule"] == "0 */5 * * * *"
+    jobs_doc = json.loads(fns["jobs"].get_function_json())
+    assert jobs_doc["bindings"][0]["schedule"] == "0 7 * * * *"  # hourly, off the 5-min marks
+    assert jobs_doc["bindings"][0]["useMonitor"] is True
 
 
 # --- the timer: purge and repair ------------------------------------------------------------
@@ -276,7 +337,7 @@ def test_housekeeping_runs_repair_even_when_purge_fails(worker, monkeypatch):
             raise StoreUnavailable("down")
 
     monkeypatch.setattr(worker, "store", Broken())
-    monkeypatch.setattr(worker.changes, "repair", lambda s, c: calls.append(1) or 0)
+    monkeypatch.setattr(changes, "repair", lambda s, c: calls.append(1) or 0)
     with pytest.raises(StoreUnavailable):
         housekeeping(worker, past_due=True)
     assert calls == [1]
@@ -297,3 +358,69 @@ def test_a_replay_older_than_the_dedup_window_is_refused_not_counted_twice(
     assert totals(azure_world, ("con_a",))["con_a"]["requests"] == 1
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tollway.metrics"]
     assert sum(line.get("UsageTooLate", 0) for line in lines) == 1
+
+
+# --- the hourly timer: statements and notices -------------------------------------------
+
+FEB_3 = 1_769_904_000.0 + billing.CLOSE_AFTER + 3_600  # 2026-02-03T01:00:00Z
+
+
+@pytest.fixture
+def quota_world(worker, azure_world, monkeypatch):
+    """January: three of con_a's requests metered; 3 February: four of con_q's five
+    requests this month (a 5-a-month plan) through the gateway function."""
+    store, clock = azure_world.store, azure_world.clock
+    records.save_unaudited(store, [
+        records.put_plan_write(Plan("small", "Small", apis=("demo",), quota_per_month=5)),
+        records.put_account_write(Account("acc_q", "dev@example.com", "x", "con_q")),
+        records.put_consumer_write(Consumer("con_q", "Q", owner="acc_q")),
+        records.put_subscription_write(Subscription("sub_q", "con_q", "small")),
+    ])
+    key = azure_world.add_key("con_q", "q")
+    jan = events(5, consumers=("con_a",), hours=1)[1:4]  # cost 1 each
+    meter(worker, QueueMessage(id="jan", body="\n".join(map(encode, jan)).encode(),
+                               dequeue_count=1))
+    clock.set(FEB_3)
+    gw = cold_import("functions.azure.gateway.function_app")
+    settings = from_env({"TOLLWAY_STORE": "memory", "TOLLWAY_CACHE_TTL": "0"})
+    monkeypatch.setattr(gw, "gateway", gw.build(settings, store=store, clock=clock))
+    proxy = user_functions(gw.app)["proxy"].get_user_function()
+    for _ in range(4):
+        assert proxy(http_request(headers={"X-Api-Key": key}), Context()).status_code == 200
+    return azure_world
+
+
+def quota_notices(store):
+    return [(n["recipient"], n["subject"]) for n in notifications.outbox(store, 100)
+            if n["kind"] == "quota"]
+
+
+ALERT_80 = ("dev@example.com", "80 % of this month's demo quota used")
+
+
+def test_jobs_timer_closes_last_month_and_sends_a_quota_alert_once(worker, quota_world):
+    store = quota_world.store
+    jobs_timer(worker)
+    jobs_timer(worker, past_due=True)  # a second run (or a late one) changes nothing
+
+    st = billing.stored(store, "con_a", "2026-01")
+    assert st is not None and st.status == "closed"
+    assert sum(line.units for line in st.lines) == 3
+    assert billing.stored(store, "con_q", "2026-01") is not None
+    assert quota_notices(store) == [ALERT_80]
+
+
+def test_jobs_timer_runs_every_job_then_fails_when_one_failed(worker, quota_world, monkeypatch):
+    real = billing.close_due
+
+    def down(*args):
+        raise StoreUnavailable("down")
+
+    monkeypatch.setattr(billing, "close_due", down)
+    with pytest.raises(scheduled_jobs.PartlyFailed):
+        jobs_timer(worker)
+    assert quota_notices(quota_world.store) == [ALERT_80]  # the next job still ran
+    monkeypatch.setattr(billing, "close_due", real)
+    jobs_timer(worker)  # the next run is the retry
+    assert billing.stored(quota_world.store, "con_a", "2026-01") is not None
+    assert quota_notices(quota_world.store) == [ALERT_80]
