@@ -1,12 +1,14 @@
 """The local front door: a bare ASGI app (no framework) that turns HTTP into a
 GatewayRequest, runs ``Gateway.handle`` and writes the GatewayResponse.
 
-``inline`` (the default, for stores local to the process: SQLite, memory): ``handle`` runs
-on the event loop's thread in a greenlet (``run_bridged``); a warm decision is tens of
-microseconds and the upstream exchange, through ``LoopUpstream``, is awaited on the loop,
-so no thread hop per request (issue 11). With a store across the network (DynamoDB,
+``inline`` (the local stack with a store local to the process: SQLite, memory): ``handle``
+runs on the event loop's thread in a greenlet (``run_bridged``); a warm decision is tens
+of microseconds and the upstream exchange, through ``LoopUpstream``, is awaited on the
+loop, so no thread hop per request (issue 11). With a store across the network (DynamoDB,
 Azure Tables) every decision waits for I/O, so ``inline=False`` runs ``handle`` in a
-worker thread, as before. Either way it is the same ``handle``."""
+worker thread, as before. Unset, it is inline exactly when the gateway's upstream is a
+``LoopUpstream`` (a blocking upstream client must not run on the loop). Either way it is
+the same ``handle``."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from shared.adapters.loop_upstream import run_bridged
+from shared.adapters.loop_upstream import LoopUpstream, run_bridged
 from shared.core.outcomes import Outcome
 from shared.core.request import GatewayRequest, GatewayResponse, request_id
 from shared.gateway import cors
@@ -34,7 +36,7 @@ def _latin1(raw: bytes) -> str:
 class GatewayApp:
     """Translation only: CORS, limits and everything else happen in ``Gateway.handle``."""
 
-    def __init__(self, gateway: Gateway, *, inline: bool = True) -> None:
+    def __init__(self, gateway: Gateway, *, inline: bool | None = None) -> None:
         self.gateway = gateway
         self.inline = inline
         # Enough threads that a slow upstream does not starve the rest.
@@ -64,11 +66,20 @@ class GatewayApp:
         if too_large:
             resp = Gateway.render(Verdict(Outcome.BODY_TOO_LARGE, request_id(req)))
             cors.decorate(req, resp, self.gateway.cors_origins)  # as Gateway.handle does
-        elif self.inline:
+        elif self.inline or (
+            self.inline is None and isinstance(self.gateway.upstream, LoopUpstream)
+        ):
             resp = await run_bridged(self.gateway.handle, req)
         else:
             resp = await anyio.to_thread.run_sync(self.gateway.handle, req, limiter=self._limiter)
         await self._send(send, resp)
+
+    def close(self) -> None:
+        """Close the upstream client's idle connections (the stack calls it on its loop
+        when the servers stop)."""
+        close = getattr(self.gateway.upstream, "close", None)
+        if close is not None:
+            close()
 
     async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
         chunks: list[bytes] = []

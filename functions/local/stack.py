@@ -347,6 +347,9 @@ async def _serve(opts: Options, apps: list[tuple[str, int, Any]]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     await asyncio.gather(*(s.serve() for s in servers))
+    for _, _, app in apps:
+        if isinstance(app, GatewayApp):
+            app.close()
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

@@ -366,10 +366,30 @@ class AsyncHttpClient:
         raise UpstreamFailure("no attempt made")
 
     def close(self) -> None:
+        """Close the idle connections, from any thread: on their loop's thread (at once
+        when called there, else handed to that loop while it runs)."""
         idle, self._idle = self._idle, {}
-        for conns in idle.values():
+        conns = [conn for group in idle.values() for conn in group]
+        loop = self._loop
+        if not conns or loop is None or loop.is_closed():
+            return
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop or not loop.is_running():
             for conn in conns:
                 conn.close()
+            return
+
+        async def close_all() -> None:
+            for conn in conns:
+                conn.close()
+
+        try:
+            asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=5)
+        except (TimeoutError, RuntimeError):  # the loop stopped meanwhile
+            pass
 
 
 class LoopUpstream:

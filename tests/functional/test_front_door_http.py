@@ -1,14 +1,16 @@
-"""The local front door over real HTTP: uvicorn + GatewayApp -> httpx -> demo upstream."""
+"""The local front door over real HTTP: uvicorn + GatewayApp -> httpx -> demo upstream,
+forwarding as the local stack does (``LoopUpstream``: handle() on the event loop)."""
 
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 
 from functions.local.demo_upstream import demo_upstream
 from functions.local.gateway_asgi import GatewayApp
-from shared.adapters.http_upstream import HttpUpstream
+from shared.adapters.loop_upstream import LoopUpstream
 from shared.core.models import Api, Lifecycle, Route, Upstream
 from shared.management import records
 from tests.functional.conftest import make_world
@@ -35,11 +37,11 @@ def stack():
                 )
             ],
         )
-        world.gateway.upstream = HttpUpstream()
+        world.gateway.upstream = LoopUpstream()
         world.gateway.max_body = 64 * 1024
         with serve(GatewayApp(world.gateway), date_header=False) as gw_url:
             yield world, gw_url
-        world.gateway.upstream.close()
+            world.gateway.upstream.close()  # on the server's loop, while it runs
 
 
 def test_200_through_real_http_with_headers(stack):
@@ -144,3 +146,59 @@ def test_exactly_one_date_header(stack):
         assert r.status_code == 200
         assert len(r.headers.get_list("date")) == 1
         assert len(c.get(f"{url}/nope").headers.get_list("date")) == 1
+
+
+def test_a_slow_upstream_does_not_hold_up_other_requests():
+    """handle() runs on the event loop; the upstream exchange is awaited there, so while
+    one request waits for its upstream, another is decided and forwarded."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def upstream_handler(conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            if b" /echo/slow " in data:
+                arrived.set()
+                release.wait(10)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def accept() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            threading.Thread(target=upstream_handler, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    world = make_world()
+    upstream_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    records.save_unaudited(world.store, [records.put_api_write(Api(
+        "demo-v2", "demo", "v2", "/demo/v2", (Upstream(upstream_url),),
+        (Route("*", "/echo/*"),), Lifecycle.PUBLISHED))])
+    world.gateway.upstream = LoopUpstream()
+    slow: list[int] = []
+    try:
+        with serve(GatewayApp(world.gateway), date_header=False) as url, client() as c:
+            headers = {"X-Api-Key": world.keys["a"]}
+
+            def slow_request() -> None:
+                with client() as c2:
+                    slow.append(c2.get(f"{url}/demo/v2/echo/slow", headers=headers,
+                                       timeout=20).status_code)
+
+            t = threading.Thread(target=slow_request)
+            t.start()
+            assert arrived.wait(10)
+            fast = c.get(f"{url}/demo/v2/echo/fast", headers=headers, timeout=5)
+            assert fast.status_code == 200 and fast.text == "ok"
+            assert not slow  # still waiting for its upstream
+            release.set()
+            t.join(20)
+            world.gateway.upstream.close()
+        assert slow == [200]
+    finally:
+        release.set()
+        listener.close()

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 
@@ -59,11 +59,8 @@ def raw_server(handler: Callable[[socket.socket], None]) -> Iterator[tuple[int, 
     threads: list[threading.Thread] = []
 
     def run(conn: socket.socket) -> None:
-        with conn:
-            try:
-                handler(conn)
-            except OSError:
-                pass
+        with conn, suppress(OSError):
+            handler(conn)
 
     def accept() -> None:
         while not stop.is_set():

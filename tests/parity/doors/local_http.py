@@ -44,8 +44,11 @@ _seq = itertools.count()
 def session() -> Iterator[None]:
     """One uvicorn server (and one temporary directory for the SQLite files)."""
     placeholder = World()
+    # inline: handle() on the event loop, as the stack runs it over SQLite (the in-process
+    # fake upstream answers at once, so it may run on the loop).
     app = GatewayApp(build_gateway(placeholder.settings, store=MemoryStore(placeholder.clock),
-                                   clock=placeholder.clock, upstream=placeholder.upstream))
+                                   clock=placeholder.clock, upstream=placeholder.upstream),
+                     inline=True)
     port = free_port()
     config = server_config(Options(gateway_port=port), "gateway", port, app)
     server = uvicorn.Server(config)
