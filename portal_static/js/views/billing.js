@@ -105,7 +105,7 @@ export function statementView(st, { base, errors }) {
     unbilled.length ? h("p", { class: "hint", "data-testid": "unbilled" },
       "Usage no active subscription covered (reported, never charged): ",
       unbilled.map(([a, n]) => `${a}: ${fmt.n(n)} units`).join(", "), ".") : null,
-    h("p", { class: "hint" }, "In force: the days the plan applied in the month. Fees are prorated by the second; the allowance (included requests) likewise, rounded up in the developer's favour. Units are request costs; overage is priced per 1,000 units above the allowance."));
+    h("p", { class: "hint" }, "In force: the days the plan applies in the month (for a preview, up to the month's end). Fees are prorated by the second; the allowance (included requests) likewise, rounded up in the developer's favour. Units are request costs; overage is priced per 1,000 units above the allowance."));
 }
 
 // --- developer ----------------------------------------------------------------------------
