@@ -88,6 +88,19 @@ param managementMaxInstances int = 10
 @maxValue(1000)
 param workerMaxInstances int = 10
 
+@description('Send notices to developers (quota alerts, approval results, deprecation) by e-mail with an Azure Communication Services resource you created (docs/azure-deploy.md). false: notices go to the table\'s outbox only (GET /v1/admin/notifications/outbox).')
+param acs bool = false
+
+@description('With acs: the resource\'s endpoint, https://<name>.<geo>.communication.azure.com (TOLLWAY_ACS_ENDPOINT).')
+param acsEndpoint string = ''
+
+@description('With acs: the resource\'s access key (base64), written to Key Vault (TOLLWAY_ACS_KEY is a reference to it). Empty: keep the value already in Key Vault.')
+@secure()
+param acsAccessKey string = ''
+
+@description('With acs: TOLLWAY_NOTIFY_FROM, a sender address of a domain linked to the resource (e.g. DoNotReply@<guid>.azurecomm.net).')
+param notifyFrom string = ''
+
 @description('Log Analytics retention (days) and daily ingestion cap in GB (-1: no cap).')
 @minValue(30)
 @maxValue(730)
@@ -107,6 +120,7 @@ var managementName = '${appBase}-mgmt'
 var workerName = '${appBase}-worker'
 var adminSecretName = 'tollway-admin-token'
 var sessionSecretName = 'tollway-session-keys'
+var acsSecretName = 'tollway-acs-key'
 
 // Built-in role definition ids.
 var roleBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -313,6 +327,29 @@ resource sessionSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!emp
   }
 }
 
+// ---------------------------------------------------------------- notices (optional) ---
+// The Communication Services access key lives in Key Vault; the management app and the
+// worker read it through a Key Vault reference (TOLLWAY_ACS_KEY), never as a plain setting.
+// Written only when a value is given, like the other secrets.
+
+resource acsSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (acs && !empty(acsAccessKey)) {
+  // checkov:skip=CKV_AZURE_41: the key is the Communication Services resource's own; rotate it there and redeploy with the new value; an expiry date would only stop the notices
+  // checkov:skip=CKV_AZURE_114: contentType is set below; checkov does not see the properties of a conditional (if) resource
+  parent: vault
+  name: acsSecretName
+  properties: {
+    value: acsAccessKey
+    contentType: 'text/plain'
+  }
+}
+
+// The same secret whether this deployment wrote it or an earlier one did: the worker's
+// role is scoped to it alone.
+resource acsSecretRef 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: acsSecretName
+}
+
 // ---------------------------------------------------------------- portal --------------
 
 resource portal 'Microsoft.Web/staticSites@2023-12-01' = {
@@ -399,6 +436,31 @@ var secretSettings = [
   }
 ]
 
+// The notifier (shared/settings.py) of the management app and the worker's jobs.
+var notifierSettings = acs ? [
+  {
+    name: 'TOLLWAY_NOTIFIER'
+    value: 'acs'
+  }
+  {
+    name: 'TOLLWAY_NOTIFY_FROM'
+    value: notifyFrom
+  }
+  {
+    name: 'TOLLWAY_ACS_ENDPOINT'
+    value: acsEndpoint
+  }
+  {
+    name: 'TOLLWAY_ACS_KEY'
+    value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${acsSecretName})'
+  }
+] : [
+  {
+    name: 'TOLLWAY_NOTIFIER'
+    value: 'outbox'
+  }
+]
+
 // The queue trigger's connection "UsageQueue", by identity.
 var workerSettings = [
   {
@@ -441,7 +503,7 @@ module management 'modules/functionapp.bicep' = {
     zoneRedundant: zoneRedundant
     instanceMemoryMB: 2048
     maximumInstanceCount: managementMaxInstances
-    appSettings: concat(commonSettings, jwtSettings, secretSettings)
+    appSettings: concat(commonSettings, jwtSettings, secretSettings, notifierSettings)
   }
 }
 
@@ -459,7 +521,7 @@ module worker 'modules/functionapp.bicep' = {
     zoneRedundant: zoneRedundant
     instanceMemoryMB: 2048
     maximumInstanceCount: workerMaxInstances
-    appSettings: concat(commonSettings, workerSettings)
+    appSettings: concat(commonSettings, workerSettings, notifierSettings)
   }
 }
 
@@ -469,7 +531,8 @@ module worker 'modules/functionapp.bicep' = {
 //               Monitoring Metrics Publisher on Application Insights (Entra-auth telemetry)
 //   gateway:    Table Data Contributor on the table; Queue Data Message Sender on the usage queue
 //   management: Table Data Contributor on the table; Key Vault Secrets User on the vault
-//   worker:     Table Data Contributor on the table; Queue Data Contributor on usage + poison
+//   worker:     Table Data Contributor on the table; Queue Data Contributor on usage + poison;
+//               with acs, Key Vault Secrets User on the ACS key secret only
 
 resource gatewayBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, gatewayName, roleBlobDataOwner)
@@ -571,6 +634,19 @@ resource managementSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
+resource workerAcsSecret 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (acs) {
+  name: guid(vault.id, acsSecretName, workerName, roleKeyVaultSecretsUser)
+  scope: acsSecretRef
+  dependsOn: [
+    acsSecret
+  ]
+  properties: {
+    principalId: worker.outputs.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleKeyVaultSecretsUser)
+  }
+}
+
 resource gatewayTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(insights.id, gatewayName, roleMonitoringMetricsPublisher)
   scope: insights
@@ -616,3 +692,5 @@ output queueName string = usageQueue.name
 output poisonQueueName string = poisonQueue.name
 output keyVaultName string = vault.name
 output appInsightsName string = insights.name
+output notifier string = acs ? 'acs' : 'outbox'
+
