@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "aws"
 
 #: What the gateway functions import (tests/unit/test_aws_imports.py checks the modules).
-GATEWAY = ("botocore", "urllib3", "pyjwt", "cryptography", "aws-lambda-powertools")
+GATEWAY = ("botocore", "urllib3", "pyjwt", "cryptography", "aws-lambda-powertools",
+           "jsonschema")  # the validate policy; imported on first use only
 MANAGEMENT_EXTRA = ("fastapi", "fastapi-offline", "pydantic", "email-validator", "argon2-cffi",
                     "mangum")
 #: Never in the gateway package (test_packaging.py asserts it).

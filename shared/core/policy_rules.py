@@ -442,7 +442,8 @@ def compile_policies(p: Policies, api: Api, route_key: str,
         ip=None if p.ip is None else IpMatcher.of(p.ip.allow, p.ip.deny),
         limits=limits,
         anonymous=anon,
-        forwards=p.transform is not None or p.traffic is not None or p.cache is not None,
+        forwards=(p.transform is not None or p.traffic is not None or p.cache is not None
+                  or p.validate is not None),
         route_key=route_key,
         per_upstream=tuple(dataclasses.replace(view, upstreams=(u,)) for u in view.upstreams),
     )

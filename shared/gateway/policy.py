@@ -20,6 +20,7 @@ breakers and the response cache (bounded in bytes).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING
 from shared.core.clock import Clock
 from shared.core.models import Consumer, Plan
 from shared.core.outcomes import Outcome
-from shared.core.policy import IDEMPOTENT
+from shared.core.policy import IDEMPOTENT, Validate
 from shared.core.policy_rules import (
     BreakerState,
     Compiled,
@@ -52,9 +53,10 @@ from shared.core.policy_rules import (
 from shared.core.ratelimit import ratelimit_headers
 from shared.core.request import GatewayRequest, GatewayResponse, Headers
 from shared.core.routing import RouteTable
-from shared.gateway import cors
+from shared.gateway import cors, validation
 from shared.gateway.throttle import Limiter, Throttled
-from shared.ports import Metrics
+from shared.management import records
+from shared.ports import Metrics, StoreUnavailable
 
 if TYPE_CHECKING:
     from shared.gateway.service import Gateway, Verdict
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
 _OWN = frozenset({"ratelimit", "ratelimit-policy", "retry-after", "x-request-id",
                   "deprecation", "sunset", "x-tollway-shadow", "age", "x-cache"})
 SHADOW = "X-Tollway-Shadow"
+log = logging.getLogger("tollway.gateway")
 DEFAULT_CACHE_BYTES = 16 * 1024 * 1024
 
 
@@ -113,6 +116,7 @@ class PolicyLayer:
                  cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.limiter, self.clock, self.metrics = limiter, clock, metrics
         self.cache = ResponseCache(cache_bytes)
+        self.validators = validation.Validators()
         self._breakers: dict[str, BreakerState] = {}
         self._tripped: set[str] = set()  # upstreams whose breaker is open or half-open
         self._lock = threading.Lock()
@@ -243,6 +247,10 @@ class PolicyLayer:
         c = v.policy
         assert c is not None and v.api is not None
         p, now = c.policies, self.clock.now()
+        if p.validate is not None:
+            invalid = self._validate(gw, req, v, p.validate)
+            if invalid is not None:
+                return invalid
         key = None
         if p.cache is not None and req.method in ("GET", "HEAD"):
             key = cache_key(p.cache, api_id=v.api.id, method=req.method, path=v.rest,
@@ -272,6 +280,35 @@ class PolicyLayer:
                 self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
             resp.headers["X-Cache"] = "MISS"
         return resp
+
+    def _validate(self, gw: Gateway, req: GatewayRequest, v: Verdict,
+                  which: Validate) -> GatewayResponse | None:
+        """The request against the API's OpenAPI document: a 400 listing what is wrong, or
+        None (valid, not described, or no usable document)."""
+        assert v.api is not None
+        api_id, store = v.api.id, gw.directory.store
+        try:
+            doc = self.validators.get(api_id, gw.directory.routes(),
+                                      lambda: records.doc_meta(store, api_id),
+                                      lambda: records.read_doc(store, api_id))
+        except StoreUnavailable:
+            doc = None  # the limits already ran against the store; keep serving
+        if doc is None:
+            return None
+        try:
+            errors = validation.check(doc, which, req.method, v.rest, req.query,
+                                      req.header("content-type"), req.body)
+        except Exception:  # a document this compiler let through must never be a 500
+            log.warning("validation failed on API %s; request passed", api_id, exc_info=True)
+            return None
+        if not errors:
+            return None
+        self.metrics.count("RequestInvalid")
+        v.outcome = Outcome.BAD_REQUEST  # answered, not billed as a served request
+        h = Headers({"Content-Type": validation.CONTENT_TYPE})
+        h.update(v.headers)
+        h["X-Request-Id"] = v.echo_id
+        return GatewayResponse(400, h, validation.problem_body(errors))
 
     @staticmethod
     def _from_cache(v: Verdict, hit: tuple[float, int, tuple[tuple[str, str], ...], bytes],

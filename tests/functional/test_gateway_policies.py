@@ -417,3 +417,88 @@ def test_a_consumer_policy_change_reaches_the_gateway_within_the_ttl():
     assert _send(w).status == 200  # warm: the old consumer record, for at most the TTL
     w.clock.advance(6)
     assert _send(w).status == 403
+
+
+# --- request validation ------------------------------------------------------------------------
+
+DOC = {"openapi": "3.1.0", "info": {"title": "demo", "version": "2"}, "paths": {
+    "/echo/{n}": {
+        "parameters": [{"name": "n", "in": "path", "required": True,
+                        "schema": {"type": "integer", "minimum": 1}}],
+        "post": {"parameters": [{"name": "dry", "in": "query", "schema": {"type": "boolean"}}],
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/Item"}}}}}}},
+    "components": {"schemas": {"Item": {
+        "type": "object", "required": ["name"], "additionalProperties": False,
+        "properties": {"name": {"type": "string"}, "qty": {"type": "integer"}}}}}}
+
+
+def _doc(w: World, doc) -> None:
+    text = json.dumps(doc)
+    records.save_unaudited(w.store, records.doc_writes("demo-v2", text, {"size": len(text)}, 0))
+
+
+def _validating(doc=DOC):
+    w, up, metrics = _world(routes=(
+        Route("POST", "/echo/*", (), parse({"validate": {"body": True, "query": True,
+                                                         "path": True}})),))
+    _doc(w, doc)
+    return w, up, metrics
+
+
+JSON = (("content-type", "application/json"),)
+
+
+def test_200_a_valid_request_passes_validation():
+    w, up, _ = _validating()
+    resp = _send(w, "/demo/v2/echo/3", method="POST", query="dry=true", headers=JSON,
+                 body=b'{"name": "a", "qty": 2}')
+    assert resp.status == 200 and len(up.requests) == 1
+
+
+def test_400_an_invalid_request_lists_every_error_and_is_not_forwarded():
+    w, up, metrics = _validating()
+    resp = _send(w, "/demo/v2/echo/0", method="POST", query="dry=maybe", headers=JSON,
+                 body=b'{"qty": "two", "extra": 1}')
+    assert resp.status == 400 and not up.requests
+    doc = json.loads(resp.body)
+    assert doc["type"].endswith("/request-invalid")
+    got = [(e["in"], e.get("pointer", e.get("name"))) for e in doc["errors"]]
+    assert ("body", "") in got and ("body", "/qty") in got
+    assert ("path", "n") in got and ("query", "dry") in got
+    assert "RateLimit" in resp.headers and metrics.counts["RequestInvalid"] == 1
+
+
+@pytest.mark.parametrize("body,headers", [(b"", JSON), (b"{not json", JSON),
+                                          (b'{"name": "a"}', (("content-type", "text/plain"),))])
+def test_400_a_missing_malformed_or_non_json_body(body, headers):
+    w, _up, _ = _validating()
+    resp = _send(w, "/demo/v2/echo/1", method="POST", headers=headers, body=body)
+    assert resp.status == 400 and json.loads(resp.body)["errors"][0]["in"] == "body"
+
+
+def test_200_an_operation_the_document_does_not_describe_is_not_validated():
+    w, _up, _ = _validating()
+    assert _send(w, "/demo/v2/echo/x/y", method="POST", body=b"anything").status == 200
+
+
+def test_200_a_broken_document_turns_validation_off_never_a_500(caplog):
+    broken = {**DOC, "components": {"schemas": {}}}  # the $ref points nowhere
+    w, _up, _ = _validating(broken)
+    resp = _send(w, "/demo/v2/echo/0", method="POST", body=b"{}")
+    assert resp.status == 200
+    assert "validation is off" in caplog.text
+
+
+def test_a_new_document_is_used_after_the_route_table_refresh():
+    w, _, _ = _validating()
+    assert _send(w, "/demo/v2/echo/1", method="POST", headers=JSON,
+                 body=b'{"name": "a"}').status == 200
+    loose = {**DOC, "components": {"schemas": {"Item": {"type": "object"}}}}
+    text = json.dumps(loose)
+    records.save_unaudited(w.store, records.doc_writes("demo-v2", text, {"size": len(text)}, 1))
+    assert _send(w, "/demo/v2/echo/1", method="POST", headers=JSON,
+                 body=b'{"zzz": 1}').status == 400  # the compiled document, until the TTL
+    w.clock.advance(6)
+    assert _send(w, "/demo/v2/echo/1", method="POST", headers=JSON,
+                 body=b'{"zzz": 1}').status == 200

@@ -115,6 +115,8 @@ _POL_ROUTES = (
         {"by": "header", "header": "X-Tenant", "rate_per_minute": 1}]})),
     Route("GET", "/cost/*", policies=parse({"cost": 3})),
     Route("GET", "/cached/*", policies=parse({"cache": {"ttl_seconds": 30}})),
+    Route("POST", "/items/*", policies=parse({"validate": {"body": True, "query": True,
+                                                           "path": True}})),
     Route("*", "/x/*", policies=parse({"traffic": {"breaker": {
         "failure_rate": 0.5, "min_requests": 2, "open_seconds": 30}}})),
 )
@@ -124,6 +126,16 @@ APIS = (*APIS, Api(
                              "headers": ["X-Api-Key", "Content-Type"], "credentials": True,
                              "max_age": 300, "expose": ["X-Trace"]}}),
 ))
+
+#: pol v1's OpenAPI document: what the ``validate`` route checks requests against.
+POL_DOC = {"openapi": "3.1.0", "info": {"title": "pol", "version": "1"}, "paths": {
+    "/items/{n}": {"post": {
+        "parameters": [{"name": "n", "in": "path", "required": True,
+                        "schema": {"type": "integer", "minimum": 1}},
+                       {"name": "dry", "in": "query", "schema": {"type": "boolean"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["name"], "additionalProperties": False,
+            "properties": {"name": {"type": "string"}, "qty": {"type": "integer"}}}}}}}}}}
 
 CONSUMERS = (
     Consumer("con_a", "A"),
@@ -319,6 +331,8 @@ class World:
         writes += [records.put_subscription_write(s) for s in SUBSCRIPTIONS]
         for rec in self._key_records:
             writes += records.key_writes(rec, new=True)
+        text = json.dumps(POL_DOC, separators=(",", ":"), sort_keys=True)
+        writes += records.doc_writes("pol-v1", text, {"size": len(text), "updated_at": T0}, 0)
         return writes
 
     def seed(self, store: Any) -> None:

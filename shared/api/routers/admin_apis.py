@@ -18,7 +18,10 @@ from shared.api.deps import AdminActor, Ctx, Paging, encode_cursor, require_admi
 from shared.api.errors import responses
 from shared.api.schemas import Page, at
 from shared.core.models import Lifecycle
+from shared.core.policy import merge
+from shared.gateway import validation
 from shared.management import catalog
+from shared.management.errors import Invalid
 from shared.management.upstreams import UpstreamPolicy
 
 router = APIRouter(prefix="/v1/admin/apis", tags=["admin: apis"],
@@ -82,8 +85,18 @@ def transition(api_id: str, body: LifecycleIn, actor: AdminActor, ctx: Ctx) -> A
             responses=responses(404, 409))
 def put_document(api_id: str, body: OpenApiDocumentIn, actor: AdminActor,
                  ctx: Ctx) -> DocumentOut:
-    meta = catalog.put_document(ctx.store, ctx.clock, actor, api_id,
-                                body.model_dump(mode="json"))
+    """An API with a ``validate`` policy checks requests against it: then a document the
+    gateway could not compile (a $ref to nowhere, a schema that is not one) is refused."""
+    doc = body.model_dump(mode="json")
+    api = catalog.get(ctx.store, api_id)
+    merged = [merge(api.policies, r.policies) for r in api.routes]
+    if any(p is not None and p.validate is not None for p in merged):
+        bad = validation.problems(doc)
+        if bad is not None:
+            raise Invalid(f"Requests to this API are validated against its document, and "
+                          f"{bad.where or '/'} {bad.message}. Fix the document, or remove "
+                          "the validate policy first.", field="body")
+    meta = catalog.put_document(ctx.store, ctx.clock, actor, api_id, doc)
     return DocumentOut(api_id=api_id, size=meta["size"], updated_at=at(meta["updated_at"]))
 
 

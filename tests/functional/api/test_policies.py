@@ -141,3 +141,24 @@ def test_plan_and_consumer_policies_refuse_other_kinds_422(h):
     bad = h.client.put(f"/v1/admin/consumers/{h.signup().consumer_id}/policies",
                        headers=ADMIN, json={"ip": {"deny": ["300.1.1.1"]}})
     assert bad.status_code == 422 and "policies.ip.deny" in bad.text
+
+
+def test_a_document_the_gateway_cannot_compile_is_refused_for_a_validating_api_422(h):
+    api = h.create_api(routes=[{"method": "POST", "path": "/*",
+                                "policies": {"validate": {"body": True}}}])
+    broken = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {
+        "/x": {"post": {"requestBody": {"content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Missing"}}}}}}}}
+    resp = h.client.put(f"/v1/admin/apis/{api['id']}/openapi", headers=ADMIN, json=broken)
+    assert resp.status_code == 422 and "points nowhere" in resp.text
+    fixed = {**broken, "components": {"schemas": {"Missing": {"type": "object"}}}}
+    h.admin("PUT", f"/v1/admin/apis/{api['id']}/openapi", json=fixed)
+
+
+def test_validate_policy_is_typed_in_the_openapi_document(h):
+    schemas = h.client.get("/v1/openapi.json").json()["components"]["schemas"]
+    assert set(schemas["PoliciesIO"]["properties"]) >= {
+        "transform", "cors", "ip", "max_body_bytes", "anonymous", "limits", "cost",
+        "traffic", "cache", "validate"}
+    assert schemas["CacheIO"]["properties"]["ttl_seconds"]["maximum"] == 86400
+    assert set(schemas["ScopedPoliciesIO"]["properties"]) == {"ip", "limits"}
