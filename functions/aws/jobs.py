@@ -5,7 +5,8 @@ schedules (template.yaml ``JobsFunction``) whose input names the cadence:
   changes (``changes.repair``);
 - hourly ``{"cadence": "hourly"}``: close last month's statements, quota alerts, approval
   results (each notice once, through the notifier the settings name: SES when deployed
-  with a sender, else the store's outbox).
+  with a sender, else the store's outbox), and the usage export when
+  ``TOLLWAY_EXPORT_URL`` is set (``jobs.with_export``).
 
 Every job is idempotent, so the schedule needs no retries: a failed job is logged and
 counted (``JobsFailed``), the others still run, and the invocation then fails so Lambda's
@@ -21,13 +22,15 @@ from shared.clouds.aws.metrics import PowertoolsMetrics
 from shared.core.clock import Clock, SystemClock
 from shared.management import jobs
 from shared.ports import Store
-from shared.wiring import build_store, notifier_for
+from shared.wiring import build_exporter, build_store, notifier_for
 
 logger = rt.logger("jobs")
 metrics = PowertoolsMetrics("jobs")
 settings = rt.settings()
 clock: Clock = SystemClock()
 store: Store = build_store(settings, clock)
+#: JOBS, plus the hourly usage export when TOLLWAY_EXPORT_URL is set (docs/billing.md).
+scheduled = jobs.with_export(build_exporter(settings), settings.export_source)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -37,7 +40,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise ValueError(f"cadence {cadence!r}: choose {jobs.HOURLY} or {jobs.FREQUENT}")
     try:
         report = jobs.run_due(store, clock, notifier_for(settings, store, clock),
-                              cadence=cadence)
+                              cadence=cadence, jobs=scheduled)
         ran = report["ran"]
         notices = [ran[n] for n in jobs.NOTICES if n in ran]
         metrics.count("JobsFailed", len(report["failed"]))

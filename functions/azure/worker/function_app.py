@@ -25,7 +25,8 @@ or abandoned, ``changes.repair``).
 
 ``jobs`` (timer, hourly at minute 7): the ``hourly`` scheduled jobs — last month's
 statements closed, quota alerts and approval results sent (each once, through the notifier
-the settings name: ``TOLLWAY_NOTIFIER``). Each job is guarded: one failing does not stop the
+the settings name: ``TOLLWAY_NOTIFIER``), and the usage export when ``TOLLWAY_EXPORT_URL``
+is set. Each job is guarded: one failing does not stop the
 others; the run then fails so the host records it, and the next run is the retry.
 """
 
@@ -44,13 +45,15 @@ from shared.core.models import UsageEvent
 from shared.management import jobs as scheduled
 from shared.metering import analytics
 from shared.ports import Store
-from shared.wiring import build_store, notifier_for
+from shared.wiring import build_exporter, build_store, notifier_for
 
 log = runtime.logger("worker")
 metrics = LogMetrics("worker")
 settings = runtime.settings()
 clock: Clock = SystemClock()
 store: Store = build_store(settings, clock)
+#: The scheduled jobs, plus the hourly usage export when TOLLWAY_EXPORT_URL is set.
+hourly_jobs = scheduled.with_export(build_exporter(settings), settings.export_source)
 
 PURGE_PAGE = 1000
 PURGE_BUDGET = 120.0  # seconds of purging per timer run; the rest waits for the next run
@@ -163,7 +166,7 @@ def housekeeping(timer: func.TimerRequest) -> None:
 def run_jobs(store: Store, clock: Clock) -> dict[str, Any]:
     """The hourly jobs, each guarded; raises the first failure after all ran."""
     return scheduled.run_due(store, clock, notifier_for(settings, store, clock),
-                             cadence=scheduled.HOURLY, reraise=True)
+                             cadence=scheduled.HOURLY, reraise=True, jobs=hourly_jobs)
 
 
 @app.timer_trigger(arg_name="timer", schedule="0 7 * * * *", run_on_startup=False, use_monitor=True)
