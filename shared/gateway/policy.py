@@ -54,6 +54,7 @@ from shared.core.ratelimit import ratelimit_headers
 from shared.core.request import GatewayRequest, GatewayResponse, Headers
 from shared.core.routing import RouteTable
 from shared.gateway import cors, validation
+from shared.gateway.cache import SharedCache
 from shared.gateway.throttle import Limiter, Throttled
 from shared.management import records
 from shared.ports import Metrics, StoreUnavailable
@@ -117,6 +118,7 @@ class PolicyLayer:
         self.limiter, self.clock, self.metrics = limiter, clock, metrics
         self.cache = ResponseCache(cache_bytes)
         self.validators = validation.Validators()
+        self._shared_cache: SharedCache | None = None
         self._breakers: dict[str, BreakerState] = {}
         self._tripped: set[str] = set()  # upstreams whose breaker is open or half-open
         self._lock = threading.Lock()
@@ -257,6 +259,8 @@ class PolicyLayer:
                             query=req.query, headers=req.headers, consumer=v.consumer_id)
             if not _no_cache(req):
                 hit = self.cache.get(key, now)
+                if hit is None and p.cache.shared:  # another instance may have stored it
+                    hit = self._shared_get(gw, key, now)
                 if hit is not None:
                     self.metrics.count("CacheHit")
                     return self._from_cache(v, hit, now)
@@ -278,6 +282,8 @@ class PolicyLayer:
                 kept = tuple((k, val) for k, val in resp.headers.items()
                              if k.lower() not in _OWN)
                 self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
+                if p.cache.shared:
+                    self._shared(gw).put(key, now + ttl, now, resp.status, kept, resp.body)
             resp.headers["X-Cache"] = "MISS"
         return resp
 
@@ -309,6 +315,23 @@ class PolicyLayer:
         h.update(v.headers)
         h["X-Request-Id"] = v.echo_id
         return GatewayResponse(400, h, validation.problem_body(errors))
+
+    def _shared(self, gw: Gateway) -> SharedCache:
+        shared = self._shared_cache
+        if shared is None or shared.store is not gw.directory.store:
+            shared = self._shared_cache = SharedCache(gw.directory.store)
+        return shared
+
+    def _shared_get(self, gw: Gateway, key: str, now: float) -> tuple[
+            float, int, tuple[tuple[str, str], ...], bytes] | None:
+        """The store's entry (read through: kept in this instance too, until it expires)."""
+        found = self._shared(gw).get(key)
+        if found is None or found[0] <= now:
+            return None
+        expires, entry = found
+        self.metrics.count("SharedCacheHit")
+        self.cache.put(key, expires, *entry)
+        return entry
 
     @staticmethod
     def _from_cache(v: Verdict, hit: tuple[float, int, tuple[tuple[str, str], ...], bytes],

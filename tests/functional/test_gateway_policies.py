@@ -502,3 +502,32 @@ def test_a_new_document_is_used_after_the_route_table_refresh():
     w.clock.advance(6)
     assert _send(w, "/demo/v2/echo/1", method="POST", headers=JSON,
                  body=b'{"zzz": 1}').status == 200
+
+
+# --- shared response cache ---------------------------------------------------------------------
+
+
+def test_200_a_shared_cache_entry_is_served_by_another_gateway_instance():
+    from shared.gateway.directory import Directory
+    from shared.gateway.service import Gateway
+    from shared.gateway.throttle import Limiter
+
+    w, up, metrics = _world(route_policies={"cache": {"ttl_seconds": 30, "shared": True}})
+    assert _send(w).headers["X-Cache"] == "MISS"
+    other = Gateway(Directory(w.store, w.clock), Limiter(w.store, w.clock), w.clock,
+                    upstream=up)
+    other.metrics = other.policies.metrics = metrics  # type: ignore[assignment]
+    w.clock.advance(3)
+    resp = other.handle(GatewayRequest("GET", "/demo/v2/echo/hi", "",
+                                       (("x-api-key", w.keys["a"]),), source_ip="192.0.2.10"))
+    assert resp.status == 200 and resp.headers["X-Cache"] == "HIT" and resp.headers["Age"] == "3"
+    assert len(up.requests) == 1 and metrics.counts["SharedCacheHit"] == 1
+    w.clock.advance(30)  # expired in the store too
+    assert other.handle(GatewayRequest("GET", "/demo/v2/echo/hi", "",
+                                       (("x-api-key", w.keys["a"]),))).headers["X-Cache"] == "MISS"
+
+
+def test_200_a_per_consumer_cache_stays_in_the_instance():
+    w, _, _ = _world(route_policies={"cache": {"ttl_seconds": 30}})
+    _send(w)
+    assert not any(pk.startswith("RCACHE#") for pk, _ in w.store._items)

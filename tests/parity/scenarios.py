@@ -447,6 +447,11 @@ POLICY_SCENARIOS: list[Scenario] = [
         req(key="tenant", headers=(("X-Tenant", "t1"),), expect=429, retry_after="50"),
         req(key="tenant", headers=(("X-Tenant", "t2"),)),
     ), "the plan's own limit, counted per X-Tenant value", upstream_called(1, 0, 1)),
+    Scenario("policy-shared-cache", (
+        _pol("/shared/a", x_cache="HIT", age="10", content_type="application/json"),
+        _pol("/shared/a", x_cache="HIT", age="10"),
+    ), "an answer another gateway instance stored in the shared cache (the store) 10 s ago "
+       "is served without calling the upstream", upstream_called(0, 0)),
     one("policy-validate-200",
         _pol("/items/3", method="POST", query="dry=true",
              headers=(("Content-Type", "application/json"),), body=b'{"name":"a","qty":2}'),

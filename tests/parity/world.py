@@ -35,6 +35,8 @@ from shared.core.models import (
     Upstream,
 )
 from shared.core.policy import parse
+from shared.core.policy_rules import cache_key
+from shared.gateway.cache import SharedCache
 from shared.management import records
 from shared.ports import (
     StoreUnavailable,
@@ -115,6 +117,7 @@ _POL_ROUTES = (
         {"by": "header", "header": "X-Tenant", "rate_per_minute": 1}]})),
     Route("GET", "/cost/*", policies=parse({"cost": 3})),
     Route("GET", "/cached/*", policies=parse({"cache": {"ttl_seconds": 30}})),
+    Route("GET", "/shared/*", policies=parse({"cache": {"ttl_seconds": 60, "shared": True}})),
     Route("POST", "/items/*", policies=parse({"validate": {"body": True, "query": True,
                                                            "path": True}})),
     Route("*", "/x/*", policies=parse({"traffic": {"breaker": {
@@ -136,6 +139,14 @@ POL_DOC = {"openapi": "3.1.0", "info": {"title": "pol", "version": "1"}, "paths"
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["name"], "additionalProperties": False,
             "properties": {"name": {"type": "string"}, "qty": {"type": "integer"}}}}}}}}}}
+
+#: What another gateway instance stored in the shared response cache 10 s before the
+#: scenario starts (a GET /pol/v1/shared/a answer): every door serves it without calling.
+SHARED_ENTRY = SharedCache.write(
+    cache_key(parse({"cache": {"ttl_seconds": 60, "shared": True}}).cache,  # type: ignore[union-attr,arg-type]
+              api_id="pol-v1", method="GET", path="/shared/a", query="", headers=(),
+              consumer=""),
+    T0 + 50, T0 - 10, 200, (("Content-Type", "application/json"),), b'{"from":"elsewhere"}')
 
 CONSUMERS = (
     Consumer("con_a", "A"),
@@ -331,6 +342,7 @@ class World:
         writes += [records.put_subscription_write(s) for s in SUBSCRIPTIONS]
         for rec in self._key_records:
             writes += records.key_writes(rec, new=True)
+        writes.append(SHARED_ENTRY)
         text = json.dumps(POL_DOC, separators=(",", ":"), sort_keys=True)
         writes += records.doc_writes("pol-v1", text, {"size": len(text), "updated_at": T0}, 0)
         return writes
