@@ -143,6 +143,17 @@ class PolicyLayer:
             return None
         return GatewayResponse(204, c.cors.preflight(allow))
 
+    @staticmethod
+    def public(req: GatewayRequest, routes: RouteTable) -> bool:
+        """Is the request's route public (``anonymous``)? For an authorizer in front: it
+        lets such a request through without a consumer, and the router, which sees no
+        consumer in its context, runs the anonymous path (per-IP limits) itself."""
+        if not routes.anonymous:
+            return False
+        match = routes.match(req.method, req.path)
+        return (match.outcome is Outcome.OK and match.policy is not None
+                and match.policy.anonymous is not None)
+
     def anonymous(self, req: GatewayRequest, v: Verdict, routes: RouteTable) -> Verdict:
         """A request without a credential: admitted on a public route, counted per IP."""
         match = routes.match(req.method, req.path)

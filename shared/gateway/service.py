@@ -429,6 +429,11 @@ class Gateway:
         Denials end here, so they are metered here; the router meters what it forwards."""
         started = time.perf_counter()
         v = self.decide(req)
+        if v.outcome is Outcome.MISSING_CREDENTIAL and self.policies.public(
+            req, self.directory.routes()
+        ):  # a public route: allowed without a consumer; the router counts it per IP
+            v.outcome = Outcome.OK
+            return v
         if v.outcome is not Outcome.OK:
             self.meter(req, v, self.render(v), started)
         return v
