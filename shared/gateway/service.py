@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from shared.core import tokens
 from shared.core.clock import Clock
-from shared.core.keys import hash_key
+from shared.core.keys import hash_key, well_formed
 from shared.core.models import (
     Api,
     ConsumerStatus,
@@ -250,6 +250,8 @@ class Gateway:
                 and (warm.key_expires is None or warm.key_expires > now)
             ):
                 return self._admit(v, warm, req)
+            if well_formed(lone_key.strip()):  # cold: read what follows concurrently
+                self.directory.prefetch(warm_key[0])
         until: list[float] = []  # cache deadlines of everything this decision reads
         who = authenticate(req, self.directory, self.issuers, self.clock, until)
         v.outcome, v.consumer_id, v.key_id = who.outcome, who.consumer_id, who.key_id
