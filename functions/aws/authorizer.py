@@ -3,7 +3,10 @@
 Runs ``Gateway.decide``: credential (API key or JWT), consumer, route, subscription and
 plan, and the rate limit — charged here, once, so the router behind it never charges
 again. Allow carries the verdict as context (consumer, plan, key id, subscription, the
-RateLimit headers) for the router; any denial is ``isAuthorized: false``.
+RateLimit headers) for the router; any denial is ``isAuthorized: false``. A request without
+credentials to a public route (the ``anonymous`` policy) is allowed with ``anonymous:
+true`` and no consumer: the router then runs the whole pipeline for it, which counts it
+against the route's per-IP limits (docs/policies.md).
 
 Result caching is off (TTL 0) by design: every request must reach the limiter, and a
 simple response has no policy, so there is never a wildcard allow to outlive a
@@ -78,6 +81,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         v = gateway.authorize(req)  # denials are metered there
         if v.outcome in _RENDERED_BY_ROUTER:
             ctx = aws_events.verdict_context(v)
+            if v.outcome is Outcome.OK and not v.consumer_id:
+                ctx["anonymous"] = True  # a public route: the router counts it per IP
             return _response(True, ctx)
         return _deny(v)
     except Exception:

@@ -166,3 +166,31 @@ def test_chain_propagates_the_callers_request_id_as_correlation(world, authorize
     assert resp["statusCode"] == 200
     assert resp["headers"]["X-Request-Id"] == "caller-trace-42"
     assert body(resp)["headers"]["x-request-id"] == "caller-trace-42"
+
+
+def test_chain_anonymous_route_allowed_without_credentials_and_counted_per_ip(
+    world, authorize, route
+):
+    """EnableAuthorizer=true: a public route needs no key; the router applies its per-IP
+    limit (2 a minute); the API's other routes still deny a request without credentials."""
+    from shared.core.models import Route
+    from shared.core.policy import parse
+    from shared.management import records
+
+    api = next(a for a in records.list_apis(world.store) if a.id == "demo-v2")
+    public = Route("GET", "/public/*", (), parse({"anonymous": {"rate_per_minute": 2}}))
+    records.save_unaudited(world.store, [records.put_api_write(
+        replace(api, routes=(*api.routes, public)))])
+    statuses = []
+    for _ in range(3):
+        auth = world.authorizer_event("/demo/v2/public/x")
+        answer = authorize(auth)
+        assert answer["isAuthorized"] is True
+        assert answer["context"]["anonymous"] is True and answer["context"]["consumer"] == ""
+        resp = route(behind(world, auth, answer))
+        statuses.append(resp["statusCode"])
+        if resp["statusCode"] == 200:
+            assert body(resp)["headers"]["x-tollway-consumer"] == ""
+    assert statuses == [200, 200, 429]
+    denied = authorize(world.authorizer_event("/demo/v2/echo/x"))
+    assert denied["isAuthorized"] is False and denied["context"]["status"] == 401
