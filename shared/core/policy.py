@@ -505,7 +505,7 @@ def _json(v: Any) -> Any:
         out: dict[str, Any] = {}
         for f in fields(v):
             x = getattr(v, f.name)
-            if x is None or (x == () and f.name not in ("limits",)):
+            if x is None or x == "" or (x == () and f.name not in ("limits",)):
                 continue
             if f.name in ("set", "rename", "query_set"):
                 out[f.name] = dict(x)

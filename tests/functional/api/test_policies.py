@@ -162,3 +162,16 @@ def test_validate_policy_is_typed_in_the_openapi_document(h):
         "traffic", "cache", "validate"}
     assert schemas["CacheIO"]["properties"]["ttl_seconds"]["maximum"] == 86400
     assert set(schemas["ScopedPoliciesIO"]["properties"]) == {"ip", "limits"}
+
+
+def test_limits_round_trip_through_the_api_200(h):
+    limits = [{"by": "ip", "rate_per_minute": 5},
+              {"by": "header", "header": "X-Tenant", "quota_per_day": 9, "shadow": True}]
+    api = h.create_api(policies={"limits": limits, "transform": {"add_prefix": "/v2"}})
+    plan = h.admin("POST", "/v1/admin/plans", status=201,
+                   json={"name": "P", "apis": ["demo"], "policies": {"limits": limits}})
+    for got in (api["policies"]["limits"], plan["policies"]["limits"]):
+        assert got[0] == {"by": "ip", "rate_per_minute": 5, "shadow": False}
+        assert got[1]["header"] == "x-tenant" and got[1]["shadow"] is True
+    again = h.admin("PATCH", f"/v1/admin/apis/{api['id']}", json={"policies": api["policies"]})
+    assert again["policies"] == api["policies"]  # what GET shows, PATCH takes back
