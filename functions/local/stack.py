@@ -54,6 +54,10 @@ class Options:
     trusted_proxies: tuple[str, ...] = ()
     # TOLLWAY_JWT_ISSUERS and/or --jwt-issuer: bearer tokens the gateway accepts.
     jwt_issuers: tuple[JwtIssuerConfig, ...] = ()
+    # Processes serving the gateway port (this one and N-1 more, sharing its socket): one
+    # Python process decides and forwards on one core. Only for a store every process
+    # sees (SQLite in WAL mode, the cloud stores); a memory store keeps one.
+    gateway_workers: int = 1
 
 
 class _Server(uvicorn.Server):
@@ -194,7 +198,9 @@ def gateway_app(settings: Settings, store: Store, clock: Clock, usage: UsageSink
     return GatewayApp(gateway, inline=inline)
 
 
-def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], Any]:
+def prepare(
+    opts: Options,
+) -> tuple[dict[str, Any], list[tuple[str, int, Any]], Any, Settings]:
     """Open the store, seed it on first start, and build the four apps."""
     for what, port in (
         ("gateway", opts.gateway_port),
@@ -280,7 +286,7 @@ def prepare(opts: Options) -> tuple[dict[str, Any], list[tuple[str, int, Any]], 
         ),
         ("upstream", opts.upstream_port, demo_upstream),
     ]
-    return state, apps, sink
+    return state, apps, sink, settings
 
 
 def _jwt_lines(state: dict[str, Any]) -> str:
@@ -336,7 +342,9 @@ def server_config(opts: Options, name: str, port: int, app: Any) -> uvicorn.Conf
     )
 
 
-async def _serve(opts: Options, apps: list[tuple[str, int, Any]]) -> None:
+async def _serve(
+    opts: Options, apps: list[tuple[str, int, Any]], sockets: dict[str, socket.socket]
+) -> None:
     servers = [_Server(server_config(opts, name, port, app)) for name, port, app in apps]
     loop = asyncio.get_running_loop()
 
@@ -346,10 +354,82 @@ async def _serve(opts: Options, apps: list[tuple[str, int, Any]]) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    await asyncio.gather(*(s.serve() for s in servers))
+    await asyncio.gather(*(
+        s.serve([sockets[name]] if name in sockets else None)
+        for s, (name, _, _) in zip(servers, apps, strict=True)
+    ))
     for _, _, app in apps:
         if isinstance(app, GatewayApp):
             app.close()
+
+
+#: Stores every process sees: more than one gateway process may serve them.
+SHARED_STORES = frozenset({"sqlite", "dynamodb", "azure"})
+
+
+def _gateway_worker(opts: Options, settings: Settings, sock: socket.socket, parent: int) -> None:
+    """Another gateway process on the stack's gateway socket (started with ``spawn``):
+    its own store connection, metering sink and caches, the same app and server settings.
+    It stops on SIGINT/SIGTERM (uvicorn's handlers) or when the stack's process is gone."""
+    clock = SystemClock()
+    store = build_store(settings, clock)
+    sink: Any = buffered_usage(store)  # a BufferedSink: flushed and closed on the way out
+    app = gateway_app(settings, store, clock, sink)
+    server = uvicorn.Server(server_config(opts, "gateway", opts.gateway_port, app))
+
+    def watch_parent() -> None:
+        while os.getppid() == parent and not server.should_exit:
+            time.sleep(0.5)
+        server.should_exit = True
+
+    threading.Thread(target=watch_parent, name="tollway-parent-watch", daemon=True).start()
+    try:
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(server.serve([sock]))
+            runner.run(_close_app(app))
+    finally:
+        sink.flush()
+        sink.close()
+        store.close()
+
+
+async def _close_app(app: GatewayApp) -> None:
+    app.close()  # on the loop its connections belong to
+
+
+def _start_gateway_workers(
+    opts: Options, settings: Settings
+) -> tuple[dict[str, socket.socket], list[Any]]:
+    """The gateway socket, bound here and shared with ``gateway_workers - 1`` processes."""
+    if opts.gateway_workers <= 1 or settings.store not in SHARED_STORES:
+        return {}, []
+    import multiprocessing
+
+    config = server_config(opts, "gateway", opts.gateway_port, None)
+    sock = config.bind_socket()
+    ctx = multiprocessing.get_context("spawn")
+    workers = []
+    for i in range(opts.gateway_workers - 1):
+        proc = ctx.Process(
+            target=_gateway_worker,
+            args=(opts, settings, sock, os.getpid()),
+            name=f"tollway-gateway-{i + 2}",
+            daemon=True,
+        )
+        proc.start()
+        workers.append(proc)
+    return {"gateway": sock}, workers
+
+
+def _stop_workers(workers: list[Any]) -> None:
+    for proc in workers:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in workers:
+        proc.join(10)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -374,13 +454,15 @@ def run(opts: Options) -> None:
             ("portal", opts.portal_port), ("upstream", opts.upstream_port))})
     except DataDirBusy as exc:
         raise StackError(str(exc)) from None
-    state, apps, sink = prepare(opts)
+    state, apps, sink, settings = prepare(opts)
+    sockets, workers = _start_gateway_workers(opts, settings)
     print(banner(state), flush=True)
     started = time.monotonic()
     try:
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
-            runner.run(_serve(opts, apps))
+            runner.run(_serve(opts, apps, sockets))
     finally:
+        _stop_workers(workers)
         sink.flush()
         sink.close()
         print(
