@@ -85,6 +85,7 @@ class Document:
         cls = (jsonschema.Draft202012Validator if spec is DRAFT202012
                else jsonschema.Draft4Validator)
         self._doc = doc
+        self.seen: dict[tuple[object, ...], list[Error]] = {}
         resource: Any = Resource(contents=dict(doc), specification=spec)  # type: ignore[call-arg]
         registry: Any = Registry().with_resource("urn:tollway:doc", resource)
 
@@ -93,8 +94,11 @@ class Document:
                 raise DocumentError("a schema is an object", where)
             try:
                 cls.check_schema(schema)
-                v = cls({"$ref": "urn:tollway:doc#" + quote(where, safe="/~")},
-                        registry=registry)
+                if _has_ref(schema):  # resolved against the whole document
+                    v = cls({"$ref": "urn:tollway:doc#" + quote(where, safe="/~")},
+                            registry=registry)
+                else:  # self-contained: ~15x faster per call than through the registry
+                    v = cls(schema)
                 v.is_valid(None)  # resolves every $ref on the way: a dangling one fails here
             except jsonschema.SchemaError as e:
                 raise DocumentError(f"not a valid schema: {e.message}", where) from None
@@ -205,6 +209,14 @@ class Document:
         return None
 
 
+def _has_ref(node: Any) -> bool:
+    if isinstance(node, Mapping):
+        return "$ref" in node or any(_has_ref(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_ref(v) for v in node)
+    return False
+
+
 def _regex(template: str) -> re.Pattern[str]:
     out, pos = [], 0
     for i, m in enumerate(_PARAM.finditer(template)):
@@ -246,7 +258,24 @@ def _scalar(value: str, schema: Mapping[str, Any]) -> Any:
 
 def check(doc: Document, which: Validate, method: str, rest: str, query: str,
           content_type: str | None, body: bytes) -> list[Error]:
-    """What is wrong with the request, as the document describes its operation."""
+    """What is wrong with the request, as the document describes its operation. Verdicts
+    on requests without a body are remembered per document (bounded, like IP verdicts):
+    the same path and query are validated once."""
+    if body:
+        return _check(doc, which, method, rest, query, content_type, body)
+    memo = doc.seen
+    k = (which, method, rest, query, content_type)
+    got = memo.get(k)
+    if got is None:
+        got = _check(doc, which, method, rest, query, content_type, body)
+        if len(memo) >= 4096:
+            memo.clear()
+        memo[k] = got
+    return list(got)
+
+
+def _check(doc: Document, which: Validate, method: str, rest: str, query: str,
+           content_type: str | None, body: bytes) -> list[Error]:
     found = doc.operation(method, rest or "/")
     if found is None:
         return []
