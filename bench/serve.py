@@ -1,8 +1,9 @@
 """Processes for the throughput benchmark: ``python -m bench.serve upstream PORT`` or
 ``python -m bench.serve gateway PORT UPSTREAM_URL KEYFILE [WORKERS]``. The gateway runs as
 ``make run`` runs it: SQLite (WAL) in a fresh directory, the 2 s cache TTL, metering
-queued by ``buffered_usage``, ``HttpUpstream`` forwarding; the plan has no practical limit.
-Each runs until killed."""
+queued by ``buffered_usage``, the app built by ``stack.gateway_app`` (``handle`` on the
+event loop, ``LoopUpstream`` forwarding) under ``make run``'s server settings; the plan
+has no practical limit. Each runs until killed."""
 
 from __future__ import annotations
 
