@@ -140,6 +140,7 @@ class Pair:
     a: Party
     b: Party
     plan_id: str
+    h: Harness | None = None  # for bodies that need a mailed token
 
 
 @pytest.fixture
@@ -148,7 +149,7 @@ def pair(sec: Harness) -> Pair:
     approval = sec.create_plan("Partner", requires_approval=True)
     a = make_party(sec, world["plan"]["id"], approval["id"], 2)
     b = make_party(sec, world["plan"]["id"], approval["id"], 3)
-    return Pair(a, b, world["plan"]["id"])
+    return Pair(a, b, world["plan"]["id"], sec)
 
 
 def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

@@ -19,6 +19,9 @@ PUBLIC = frozenset({
     ("GET", "/healthz"),
     ("POST", "/v1/auth/signup"),
     ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/verify"),  # the mailed token is the credential
+    ("POST", "/v1/auth/password-reset"),
+    ("POST", "/v1/auth/password-reset/confirm"),
     ("GET", "/v1/catalog"),
     ("GET", "/v1/catalog/{api_id}"),
     ("GET", "/v1/catalog/{api_id}/openapi"),

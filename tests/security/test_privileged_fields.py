@@ -17,11 +17,31 @@ PRIVILEGED = [
 ]
 
 
+def mailed(pair, kind, email):
+    """The token of the newest link of ``kind`` mailed to ``email`` (the local outbox)."""
+    from tests.functional.api.test_verification import notices, token_in
+
+    return token_in(notices(pair.h, kind, email)[0])
+
+
+def reset_token(pair):
+    """A reset link of B's account (a reset logs out every session: these tests call as A)."""
+    if not hasattr(pair, "reset_token"):
+        email = pair.b.dev.email
+        pair.h.ok("POST", "/v1/auth/password-reset", json={"email": email}, status=202)
+        pair.reset_token = mailed(pair, "password-reset", email)
+    return pair.reset_token
+
+
 def valid_body(method, path, pair, email):
     """A body the route accepts, for each non-admin route with a body."""
     bodies = {
         ("POST", "/v1/auth/signup"): {"email": email, "password": PASSWORD},
         ("POST", "/v1/auth/login"): {"email": pair.a.dev.email, "password": PASSWORD},
+        ("POST", "/v1/auth/verify"): {"token": mailed(pair, "verify-email", pair.a.dev.email)},
+        ("POST", "/v1/auth/password-reset"): {"email": email},
+        ("POST", "/v1/auth/password-reset/confirm"): {
+            "token": reset_token(pair), "new_password": "violet anchor drifting quietly"},
         ("PATCH", "/v1/me"): {"name": "Renamed"},
         ("POST", "/v1/me/keys"): {"name": "new"},
         ("POST", "/v1/me/keys/{key_id}/rotate"): {"grace_seconds": 60},
