@@ -11,6 +11,7 @@ metrics and event translation around the store call)."""
 
 from __future__ import annotations
 
+import compileall
 import statistics
 import subprocess
 import sys
@@ -153,6 +154,11 @@ def run() -> list[str]:
         endpoint, table, key, upstream = _setup()
     except Exception as e:
         return [f"Cold start: skipped ({type(e).__name__}: {e})"]
+    # Bytecode for our modules, as the Lambda package ships it (iac/aws/package.py) and as
+    # pip left it for boto3: a child must not compile our sources when the baseline does
+    # not compile boto3's (PYTHONDONTWRITEBYTECODE would otherwise make every child do so).
+    for top in ("shared", "functions"):
+        compileall.compile_dir(ROOT / top, quiet=1)
     try:
         kinds = ("baseline", "router", "authorizer")
         for k in kinds:  # warm the OS file cache and .pyc files

@@ -48,8 +48,10 @@ AWS_REAL := $(if $(filter testing,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID
 # no FastAPI/pydantic), management the rest; dependencies installed for Lambda (arm64,
 # 3.12) at the versions the tests ran with, botocore's models cut to the services called.
 # Prints each package's size. iac/aws/package.py lists the packages.
+# Bytecode is compiled in with Lambda's Python 3.12: pyenv's when there is one.
+LAMBDA_PYTHON ?= $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12))
 aws-src: $(STAMP)
-	$(BIN)/python iac/aws/package.py
+	LAMBDA_PYTHON=$(LAMBDA_PYTHON) $(BIN)/python iac/aws/package.py
 
 # Dollars per million requests, both clouds: AWS from template.yaml's settings, Azure from
 # iac/azure/main.bicep's, each with the list prices cited in its script.

@@ -13,11 +13,16 @@ Dependencies are installed here (``pip install --target`` for Lambda's platform:
 arm64, CPython 3.12, binary wheels only) so SAM only copies the directory, and botocore's
 service models are cut to the services the package calls (:data:`BOTOCORE_SERVICES`): of
 its ~450 models the gateway needs one. Versions are the ones the tests ran with (.venv).
+
+Bytecode is compiled into the package with Lambda's Python (3.12) when one is on PATH
+(:func:`compile_bytecode`): ``/var/task`` is read-only, so without ``.pyc`` files every
+cold start compiles every module it imports from source, ours and botocore's alike.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
+import os
 import shutil
 import subprocess
 import sys
@@ -92,7 +97,41 @@ def build(package: str) -> Path:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",  # noqa: S603
                     "--no-compile", "--target", str(dest), *PLATFORM, *reqs], check=True)
     _prune(dest, package)
+    compile_bytecode(dest)
     return dest
+
+
+#: The interpreter Lambda runs (template.yaml ``Runtime: python3.12``); ``LAMBDA_PYTHON``
+#: names another path to one.
+LAMBDA_VERSION = (3, 12)
+
+
+def _lambda_python() -> str | None:
+    name = os.environ.get("LAMBDA_PYTHON") or "python{}.{}".format(*LAMBDA_VERSION)
+    python = shutil.which(name)
+    if python is None:
+        return None
+    probe = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"],  # noqa: S603
+                           capture_output=True, text=True, check=False)
+    if probe.returncode != 0 or tuple(map(int, probe.stdout.split())) != LAMBDA_VERSION:
+        return None  # e.g. a pyenv shim for a version that is not selected
+    return python
+
+
+def compile_bytecode(dest: Path) -> bool:
+    """``.pyc`` files for every module, with the hash of their source unchecked (the zip's
+    timestamps are not the source's, and the package never changes once deployed). Needs
+    Lambda's own Python version, whose bytecode format differs from other versions: when
+    none is found, the package is left without (it works; cold starts compile)."""
+    python = _lambda_python()
+    if python is None:
+        print("note: no Python {}.{} found (set LAMBDA_PYTHON): the package ships without "
+              "bytecode, so each cold start compiles what it imports".format(*LAMBDA_VERSION),
+              file=sys.stderr)
+        return False
+    subprocess.run([python, "-m", "compileall", "-q", "-j", "0",  # noqa: S603
+                    "--invalidation-mode", "unchecked-hash", str(dest)], check=True)
+    return True
 
 
 def sizes(dest: Path) -> tuple[int, int]:
