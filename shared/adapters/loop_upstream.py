@@ -20,6 +20,7 @@ any status (5xx included) a response, compressed bodies passed through untouched
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -41,7 +42,6 @@ T = TypeVar("T")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # Content-Length even when empty
 _MAX_IDLE = 64  # idle keep-alive connections kept per origin
-_SAFE_TARGET = frozenset(map(chr, range(0x21, 0x7F)))  # what goes on the wire unchanged
 
 
 # --- the bridge: synchronous code on the loop, awaiting through greenlets -----------------
@@ -103,11 +103,10 @@ class _Conn(asyncio.Protocol):
         self._waiter: asyncio.Future[UpstreamResponse] | None = None
         self._parser: httptools.HttpResponseParser | None = None
         self._head = False
-        self._headers: list[tuple[str, str]] = []
+        self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._got_bytes = False
         self._headers_done = False
-        self._length_known = False
         self.reusable = False
 
     # asyncio.Protocol
@@ -135,19 +134,24 @@ class _Conn(asyncio.Protocol):
         w = self._waiter
         if w is None or w.done():
             return
-        if self._headers_done and not self._length_known:  # body delimited by the close
+        if self._headers_done and not self._length_known():  # body delimited by the close
             self._finish(keep=False)
         else:
             self._fail(_Closed(str(exc) if exc else "connection closed by the upstream"))
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
-        lowered = name.lower()
-        if lowered == b"content-length" or (
-            lowered == b"transfer-encoding" and b"chunked" in value.lower()
-        ):
-            self._length_known = True
+        self._headers.append((name, value))  # decoded once, when the response is complete
+
+    def _length_known(self) -> bool:
+        """The body's end is framed (Content-Length or chunked), not the connection's close."""
+        for name, value in self._headers:
+            lowered = name.lower()
+            if lowered == b"content-length" or (
+                lowered == b"transfer-encoding" and b"chunked" in value.lower()
+            ):
+                return True
+        return False
 
     def on_headers_complete(self) -> None:
         assert self._parser is not None
@@ -166,7 +170,6 @@ class _Conn(asyncio.Protocol):
         status = self._parser.get_status_code()
         if 100 <= status < 200:  # 100 Continue and friends: the real answer follows
             self._headers, self._body = [], []
-            self._length_known = False
             return
         self._finish(keep=self._parser.should_keep_alive())
 
@@ -178,8 +181,11 @@ class _Conn(asyncio.Protocol):
         assert self._parser is not None
         self.reusable = keep and not self.closed and not self._head
         w.set_result(
-            UpstreamResponse(self._parser.get_status_code(), tuple(self._headers),
-                             b"".join(self._body))
+            UpstreamResponse(
+                self._parser.get_status_code(),
+                tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers]),
+                b"".join(self._body),
+            )
         )
 
     def _fail(self, exc: Exception) -> None:
@@ -199,7 +205,7 @@ class _Conn(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._head = head
         self._headers, self._body = [], []
-        self._got_bytes = self._headers_done = self._length_known = False
+        self._got_bytes = self._headers_done = False
         self.reusable = False
         self.transport.write(data)
         return self._waiter
@@ -218,21 +224,17 @@ class _Conn(asyncio.Protocol):
 _Origin = tuple[str, str, int]  # scheme, host, port
 
 
-def _split(url: str) -> tuple[_Origin, str, str]:
-    """(origin, Host header, request target) of an absolute http(s) URL."""
-    scheme, sep, rest = url.partition("://")
+def _expire(fut: asyncio.Future[UpstreamResponse]) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError())
+
+
+def _origin(base: str) -> tuple[_Origin, str]:
+    """(origin, Host header) of ``scheme://authority``."""
+    scheme, sep, authority = base.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in ("http", "https"):
-        raise UpstreamFailure(f"not an http(s) URL: {url!r}")
-    cut = len(rest)
-    for ch in "/?#":
-        i = rest.find(ch)
-        if i != -1 and i < cut:
-            cut = i
-    authority, target = rest[:cut], rest[cut:]
-    target = target.split("#", 1)[0]
-    if not target.startswith("/"):
-        target = "/" + target
+        raise UpstreamFailure(f"not an http(s) URL: {base!r}")
     hostport = authority.rpartition("@")[2]
     if hostport.startswith("["):  # IPv6 literal
         end = hostport.find("]")
@@ -243,32 +245,54 @@ def _split(url: str) -> tuple[_Origin, str, str]:
     try:
         port = int(port_text) if port_text else default
     except ValueError:
-        raise UpstreamFailure(f"bad port in {url!r}") from None
+        raise UpstreamFailure(f"bad port in {base!r}") from None
     if not host:
-        raise UpstreamFailure(f"no host in {url!r}")
-    host_header = hostport if port != default else (
-        f"[{host}]" if ":" in host else host
-    )
-    if not _SAFE_TARGET.issuperset(target):
+        raise UpstreamFailure(f"no host in {base!r}")
+    host_header = hostport if port != default else (f"[{host}]" if ":" in host else host)
+    return (scheme, host.lower(), port), host_header
+
+
+_ORIGINS: dict[str, tuple[_Origin, str]] = {}  # scheme://authority -> parsed; few distinct
+
+
+def _split(url: str) -> tuple[_Origin, str, str]:
+    """(origin, Host header, request target) of an absolute http(s) URL."""
+    start = url.find("://")
+    cut = len(url)
+    if start != -1:
+        for ch in "/?#":
+            i = url.find(ch, start + 3)
+            if i != -1 and i < cut:
+                cut = i
+    base, target = url[:cut], url[cut:]
+    known = _ORIGINS.get(base)
+    if known is None:
+        known = _origin(base)
+        if len(_ORIGINS) < 1024:
+            _ORIGINS[base] = known
+    if "#" in target:
+        target = target.split("#", 1)[0]
+    if not target.startswith("/"):
+        target = "/" + target
+    if not (target.isascii() and target.isprintable()) or " " in target:
         # What urllib3 sends for it (percent-encoding what may not go on the wire as is).
         from urllib3.util import parse_url
 
         target = parse_url(url).request_uri
-    return (scheme, host.lower(), port), host_header, target
+    return known[0], known[1], target
 
 
 def _encode(method: str, target: str, host: str, headers: tuple[tuple[str, str], ...],
             body: bytes) -> bytes:
-    parts = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
-    for name, value in headers:
-        if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
-            raise UpstreamFailure(f"header {name!r} cannot be sent")
-        parts.append(f"{name}: {value}\r\n")
-    if body or method in _BODY_METHODS:
-        parts.append(f"Content-Length: {len(body)}\r\n")
-    parts.append("\r\n")
+    lines = "".join([f"{name}: {value}\r\n" for name, value in headers])
+    # A CR or LF inside a name or value would start a header line of its own.
+    if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
+        raise UpstreamFailure("a header holds a line break: not sent")
+    length = f"Content-Length: {len(body)}\r\n" if body or method in _BODY_METHODS else ""
     try:
-        head = "".join(parts).encode("latin-1")
+        head = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n{lines}{length}\r\n".encode(
+            "latin-1"
+        )
     except UnicodeEncodeError:
         raise UpstreamFailure("a header cannot be sent as latin-1") from None
     return head + body if body else head
@@ -319,15 +343,21 @@ class AsyncHttpClient:
                 return
         conn.close()
 
-    async def _attempt(self, origin: _Origin, data: bytes, head: bool,
-                       replay_stale: bool) -> UpstreamResponse:
+    async def _attempt(self, origin: _Origin, data: bytes, head: bool, replay_stale: bool,
+                       timeout: float) -> UpstreamResponse:
+        """One attempt, ended by ``timeout`` seconds (TimeoutError)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
         conn = self._take(origin)
         while True:
             fresh = conn is None
             if conn is None:
-                conn = await self._connect(origin)
+                async with asyncio.timeout_at(end):
+                    conn = await self._connect(origin)
+            fut = conn.exchange(data, head)
+            timer = loop.call_at(end, _expire, fut)
             try:
-                resp = await conn.exchange(data, head)
+                resp = await fut
             except _Closed as exc:
                 conn.close()
                 # A kept-alive connection the upstream closed meanwhile, before answering:
@@ -339,6 +369,8 @@ class AsyncHttpClient:
             except BaseException:
                 conn.close()  # a timeout or cancellation mid-exchange: never reused
                 raise
+            finally:
+                timer.cancel()
             self._give_back(origin, conn)
             return resp
 
@@ -355,8 +387,7 @@ class AsyncHttpClient:
                 if timeout <= 0:
                     raise UpstreamTimeout("the time budget ran out before this attempt")
             try:
-                async with asyncio.timeout(timeout):
-                    return await self._attempt(origin, data, method == "HEAD", idempotent)
+                return await self._attempt(origin, data, method == "HEAD", idempotent, timeout)
             except TimeoutError as exc:
                 if attempt + 1 == attempts:
                     raise UpstreamTimeout(f"no answer within {timeout:.3g}s") from exc
@@ -386,10 +417,8 @@ class AsyncHttpClient:
             for conn in conns:
                 conn.close()
 
-        try:
+        with contextlib.suppress(TimeoutError, RuntimeError):  # the loop stopped meanwhile
             asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=5)
-        except (TimeoutError, RuntimeError):  # the loop stopped meanwhile
-            pass
 
 
 class LoopUpstream:

@@ -284,3 +284,24 @@ def test_an_unusable_url_is_a_failure_not_a_crash():
             await client.send(req("http://127.0.0.1:notaport/x"))
 
     asyncio.run(main())
+
+
+def test_what_cannot_go_on_the_wire_as_is():
+    from shared.adapters.loop_upstream import _encode, _split
+
+    with pytest.raises(UpstreamFailure):
+        _encode("GET", "/", "h", (("x-a", "1\r\nx-injected: 1"),), b"")
+    with pytest.raises(UpstreamFailure):
+        _encode("GET", "/", "h", (("x-a\n", "1"),), b"")
+    assert _encode("POST", "/", "h", (("x-a", "1"),), b"") == (
+        b"POST / HTTP/1.1\r\nHost: h\r\nx-a: 1\r\nContent-Length: 0\r\n\r\n"
+    )
+    # A target urllib3 would percent-encode is sent as urllib3 sends it.
+    from urllib3.util import parse_url
+
+    for url in ("http://h:8080/a b?q=é", "http://h/caf\u00e9", "https://[::1]/x#frag"):
+        target = _split(url)[2]
+        assert target == (parse_url(url).request_uri or "/")
+    assert _split("https://[::1]/x") == (("https", "::1", 443), "[::1]", "/x")
+    assert _split("http://user@Example.test:8080?x=1") == (
+        ("http", "example.test", 8080), "Example.test:8080", "/?x=1")
