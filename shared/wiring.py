@@ -5,17 +5,19 @@ FastAPI)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.core.clock import Clock, SystemClock
 from shared.core.request import GatewayResponse
 from shared.core.tokens import Issuer
-from shared.core.usage_export import UsageExporter
 from shared.gateway.directory import Directory
 from shared.gateway.service import Gateway
 from shared.gateway.throttle import Limiter
 from shared.ports import Metrics, Notifier, Store, Upstream, UsageSink
 from shared.settings import JwtIssuerConfig, Settings, SettingsError
+
+if TYPE_CHECKING:  # the gateway functions import this module: no exporter code at cold start
+    from shared.core.usage_export import UsageExporter
 
 
 def build_store(settings: Settings, clock: Clock | None = None) -> Store:
