@@ -20,6 +20,9 @@ const ROUTES = [
   [/^\/plans$/, plans.list, "any"],
   [/^\/login$/, auth.login, "any"],
   [/^\/signup$/, auth.signup, "any"],
+  [/^\/forgot$/, auth.forgot, "any"],
+  [/^\/reset$/, auth.reset, "any"],
+  [/^\/verify$/, auth.verify, "any"],
   [/^\/keys$/, keys.view, "developer"],
   [/^\/usage$/, usage.view, "developer"],
   [/^\/billing$/, billing.view, "developer"],
@@ -108,7 +111,7 @@ async function render() {
     clear(view, h("h1", { tabindex: "-1" }, "Something went wrong"), errorBox(err));
   }
   if (mine !== generation) return; // a newer navigation won
-  clear(main, view);
+  clear(main, auth.verifyBanner(), view);
   const heading = main.querySelector("h1");
   if (heading) {
     heading.setAttribute("tabindex", "-1");
