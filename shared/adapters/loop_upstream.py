@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -69,21 +70,56 @@ def await_only(awaitable: Awaitable[T]) -> T:
     return result
 
 
+class _Done:
+    """What a worker greenlet hands back when its call has ended."""
+
+    __slots__ = ("ok", "value")
+
+    def __init__(self, ok: bool, value: Any) -> None:
+        self.ok, self.value = ok, value
+
+
+def _work(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """A worker greenlet's life: run a call, hand back its outcome, wait for the next.
+    Kept in a pool: creating a greenlet and entering it costs ~13 µs, switching ~1.5 µs."""
+    while True:
+        try:
+            done = _Done(True, fn(*args))
+        except greenlet.GreenletExit:
+            raise  # collected while suspended: let it end
+        except BaseException as exc:  # handed to the coroutine, cancellation included
+            done = _Done(False, exc)
+        del fn, args
+        fn, args = greenlet.getcurrent().parent.switch(done)
+
+
+_pool = threading.local()  # idle worker greenlets, per thread (a greenlet stays on its thread)
+_MAX_POOLED = 256
+
+
 async def run_bridged(fn: Callable[..., T], *args: Any) -> T:
     """Run ``fn(*args)`` on this event loop's thread; whatever it passes to
     :func:`await_only` is awaited here. Exceptions (cancellation included) travel both
     ways."""
-    g = _Bridged(fn, greenlet.getcurrent())
-    result = g.switch(*args)
-    while not g.dead:
+    idle: list[_Bridged] | None = getattr(_pool, "idle", None)
+    if idle is None:
+        idle = _pool.idle = []
+    g = idle.pop() if idle else _Bridged(_work)
+    g.parent = greenlet.getcurrent()
+    result = g.switch(fn, args)
+    while type(result) is not _Done:
         try:
             value = await result
         except BaseException as exc:  # handed to the synchronous side, cancellation too
             result = g.throw(exc)
         else:
             result = g.switch(value)
-    out: T = result
-    return out
+    if len(idle) < _MAX_POOLED:
+        idle.append(g)
+    if result.ok:
+        out: T = result.value
+        return out
+    raise result.value
 
 
 # --- the client -----------------------------------------------------------------------------

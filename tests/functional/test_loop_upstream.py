@@ -305,3 +305,26 @@ def test_what_cannot_go_on_the_wire_as_is():
     assert _split("https://[::1]/x") == (("https", "::1", 443), "[::1]", "/x")
     assert _split("http://user@Example.test:8080?x=1") == (
         ("http", "example.test", 8080), "Example.test:8080", "/?x=1")
+
+
+def test_cancelling_the_coroutine_reaches_the_synchronous_side_and_the_bridge_goes_on():
+    seen: list[str] = []
+
+    def waits() -> None:
+        try:
+            await_only(asyncio.sleep(30))
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    async def main() -> list[int]:
+        task = asyncio.ensure_future(run_bridged(waits))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The worker greenlets are reused: later calls run as before, several at once.
+        return list(await asyncio.gather(*(run_bridged(lambda i=i: i) for i in range(5))))
+
+    assert asyncio.run(main()) == [0, 1, 2, 3, 4]
+    assert seen == ["cancelled"]
