@@ -59,7 +59,8 @@ class GatewayApp:
             method=scope["method"],
             path=_latin1(scope.get("raw_path") or scope["path"].encode()).split("?", 1)[0],
             query=_latin1(scope.get("query_string", b"")),
-            headers=tuple((_latin1(k).lower(), _latin1(v)) for k, v in scope["headers"]),
+            headers=tuple([(k.decode("latin-1").lower(), v.decode("latin-1"))
+                           for k, v in scope["headers"]]),
             body=body,
             source_ip=client[0] or "",
         )
@@ -99,11 +100,15 @@ class GatewayApp:
 
     @staticmethod
     async def _send(send: Send, resp: GatewayResponse) -> None:
-        if not any(k.lower() == "date" for k in resp.headers):
-            resp.headers["Date"] = formatdate(usegmt=True)
-        headers = [
-            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()
-        ]
+        headers = []
+        dated = False
+        for k, v in resp.headers.items():
+            name = k.lower()
+            if name == "date":
+                dated = True
+            headers.append((name.encode("latin-1"), v.encode("latin-1")))
+        if not dated:  # the upstream's Date passes through; a denial gets one here
+            headers.append((b"date", formatdate(usegmt=True).encode()))
         headers.append((b"content-length", str(len(resp.body)).encode()))
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": resp.body})
