@@ -126,6 +126,16 @@ def test_every_admin_write_route_is_audited_with_the_admin_as_actor(h):
     step("POST", "/v1/admin/notifications/deprecation?api_id={api_id}",
          "notification.deprecation", api_id=api["id"])
 
+
+    class Accepting:  # an export target that takes every batch
+        name = "openmeter"
+
+        def send(self, events):
+            pass
+
+    h.app.state.exporter = Accepting()
+    step("POST", "/v1/admin/billing/export", "usage.export")
+
     admin_writes = {(m.upper(), p) for p, ops in h.app.openapi()["paths"].items()
                     for m in ops if p.startswith("/v1/admin/") and m != "get"}
     assert set(done) == admin_writes
