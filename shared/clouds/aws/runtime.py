@@ -21,7 +21,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: The only variables a secret may set: whatever else it holds is ignored.
 SECRET_VARIABLES = frozenset(
-    {"TOLLWAY_ADMIN_TOKEN", "TOLLWAY_SESSION_KEYS", "TOLLWAY_JWT_ISSUERS", "TOLLWAY_ORIGIN_SECRET"}
+    {"TOLLWAY_ADMIN_TOKEN", "TOLLWAY_SESSION_KEYS", "TOLLWAY_JWT_ISSUERS", "TOLLWAY_ORIGIN_SECRET",
+     "TOLLWAY_EXPORT_TOKEN"}
 )
 
 

@@ -172,3 +172,54 @@ def test_only_management_and_jobs_send_email_and_only_as_the_configured_identity
     env = doc["Resources"]["JobsFunction"]["Properties"]["Environment"]["Variables"]
     assert env["TOLLWAY_NOTIFIER"] == ["SendsEmail", "ses", "outbox"]
     assert env["TOLLWAY_NOTIFY_FROM"] == "NotifySender"
+
+
+def _refs(node: Any) -> set[str]:
+    """Every name a value refers to (!Ref / !GetAtt / names inside !Join and !If)."""
+    if isinstance(node, str):
+        return {node.split(".")[0]}
+    if isinstance(node, dict):
+        return set().union(*(_refs(v) for v in node.values())) if node else set()
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node)) if node else set()
+    return set()
+
+
+def test_only_management_and_jobs_may_read_the_export_token_and_only_when_exporting():
+    doc = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    readers = {}
+    for name, res in doc["Resources"].items():
+        if res["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in res["Properties"]["Policies"]:
+            for conds, s in _all_statements(policy["PolicyDocument"]["Statement"]):
+                actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+                if not any(a.startswith("secretsmanager:") or a == "*" for a in actions):
+                    continue
+                assert "*" not in _refs(s["Resource"]), (name, s)  # never every secret
+                if "ExportSecret" in _refs(s["Resource"]):
+                    readers[name] = (conds, actions, s["Resource"])
+    assert set(readers) == {"ManagementRole", "JobsRole"}
+    for conds, actions, resource in readers.values():
+        assert conds == ("Exports",)  # no export URL, no secret and no permission
+        assert actions == ["secretsmanager:GetSecretValue"]
+        assert resource == "ExportSecret"  # that one secret
+    secret = doc["Resources"]["ExportSecret"]
+    assert secret["Condition"] == "Exports"
+    assert secret["Properties"]["KmsKeyId"] == "DataKey"
+    assert doc["Conditions"]["Exports"] == [["ExportUrl", ""]]
+    # Which functions are told about the secret: the same two, through TOLLWAY_SECRET_IDS.
+    told = {name for name, res in doc["Resources"].items()
+            if res["Type"] == "AWS::Serverless::Function"
+            and "ExportSecret" in _refs(res["Properties"].get("Environment", {}))}
+    assert told == {"ManagementFunction", "JobsFunction"}
+    for fn in told:
+        env = doc["Resources"][fn]["Properties"]["Environment"]["Variables"]
+        assert env["TOLLWAY_EXPORT_URL"] == "ExportUrl"
+        assert "ExportSecret" in _refs(env["TOLLWAY_SECRET_IDS"])
+        assert "TOLLWAY_EXPORT_TOKEN" not in env  # never a plain environment variable
+    # The jobs role decrypts secrets through Secrets Manager only when it has one to read.
+    jobs = doc["Resources"]["JobsRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    kms = [(c, s) for c, s in _all_statements(jobs["Statement"])
+           if s.get("Sid") == "DecryptSecretsThroughSecretsManager"]
+    assert [c for c, _ in kms] == [("Exports",)]
