@@ -140,7 +140,7 @@ def run() -> list[str]:
             f"{via_gateway / direct:.2f}x direct, {via_gateway / via_nginx:.2f}x nginx",
         ),
         row(
-            "through the Tollway gateway, 2 workers (uvicorn --workers 2)",
+            "through the Tollway gateway, 2 workers (make run on 2+ cores)",
             f"{via_gateway2:,.0f} req/s",
             f"{via_gateway2 / via_nginx:.2f}x nginx",
         ),
