@@ -101,6 +101,19 @@ param acsAccessKey string = ''
 @description('With acs: TOLLWAY_NOTIFY_FROM, a sender address of a domain linked to the resource (e.g. DoNotReply@<guid>.azurecomm.net).')
 param notifyFrom string = ''
 
+@description('OpenMeter\'s base URL for the hourly usage export (TOLLWAY_EXPORT_URL, e.g. https://openmeter.cloud; docs/billing.md, "Exporting usage"). Empty: no export.')
+param exportUrl string = ''
+
+@description('With exportUrl: the OpenMeter API token, written to Key Vault (TOLLWAY_EXPORT_TOKEN is a reference to it). Empty: keep the value already in Key Vault.')
+@secure()
+param exportToken string = ''
+
+@description('With exportUrl: false for a self-hosted OpenMeter without auth (no token, no Key Vault reference).')
+param exportAuth bool = true
+
+@description('With exportUrl: the CloudEvents source of exported events (TOLLWAY_EXPORT_SOURCE); empty = tollway/<stage>. Never change it once exporting: event ids are per source.')
+param exportSource string = ''
+
 @description('Log Analytics retention (days) and daily ingestion cap in GB (-1: no cap).')
 @minValue(30)
 @maxValue(730)
@@ -121,6 +134,9 @@ var workerName = '${appBase}-worker'
 var adminSecretName = 'tollway-admin-token'
 var sessionSecretName = 'tollway-session-keys'
 var acsSecretName = 'tollway-acs-key'
+var exportSecretName = 'tollway-export-token'
+var exports = !empty(exportUrl)
+var exportsWithToken = exports && exportAuth
 
 // Built-in role definition ids.
 var roleBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -350,6 +366,28 @@ resource acsSecretRef 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = 
   name: acsSecretName
 }
 
+// ---------------------------------------------------------------- usage export (optional)
+// The OpenMeter token lives in Key Vault like the ACS key: the management app (the export
+// route) and the worker (the hourly jobs timer) read it through a Key Vault reference
+// (TOLLWAY_EXPORT_TOKEN). Written only when a value is given.
+
+resource exportSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (exportsWithToken && !empty(exportToken)) {
+  // checkov:skip=CKV_AZURE_41: the token is OpenMeter's own; rotate it there and redeploy with the new value; an expiry date would only stop the export
+  // checkov:skip=CKV_AZURE_114: contentType is set below; checkov does not see the properties of a conditional (if) resource
+  parent: vault
+  name: exportSecretName
+  properties: {
+    value: exportToken
+    contentType: 'text/plain'
+  }
+}
+
+// The worker's role is scoped to this one secret, whichever deployment wrote it.
+resource exportSecretRef 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: exportSecretName
+}
+
 // ---------------------------------------------------------------- portal --------------
 
 resource portal 'Microsoft.Web/staticSites@2023-12-01' = {
@@ -461,6 +499,23 @@ var notifierSettings = acs ? [
   }
 ]
 
+// The usage export (shared/settings.py) of the management app and the worker's jobs.
+var exportSettings = !exports ? [] : concat([
+  {
+    name: 'TOLLWAY_EXPORT_URL'
+    value: exportUrl
+  }
+  {
+    name: 'TOLLWAY_EXPORT_SOURCE'
+    value: empty(exportSource) ? 'tollway/${stage}' : exportSource
+  }
+], !exportAuth ? [] : [
+  {
+    name: 'TOLLWAY_EXPORT_TOKEN'
+    value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${exportSecretName})'
+  }
+])
+
 // The queue trigger's connection "UsageQueue", by identity.
 var workerSettings = [
   {
@@ -503,7 +558,7 @@ module management 'modules/functionapp.bicep' = {
     zoneRedundant: zoneRedundant
     instanceMemoryMB: 2048
     maximumInstanceCount: managementMaxInstances
-    appSettings: concat(commonSettings, jwtSettings, secretSettings, notifierSettings)
+    appSettings: concat(commonSettings, jwtSettings, secretSettings, notifierSettings, exportSettings)
   }
 }
 
@@ -521,7 +576,7 @@ module worker 'modules/functionapp.bicep' = {
     zoneRedundant: zoneRedundant
     instanceMemoryMB: 2048
     maximumInstanceCount: workerMaxInstances
-    appSettings: concat(commonSettings, workerSettings, notifierSettings)
+    appSettings: concat(commonSettings, workerSettings, notifierSettings, exportSettings)
   }
 }
 
@@ -532,7 +587,8 @@ module worker 'modules/functionapp.bicep' = {
 //   gateway:    Table Data Contributor on the table; Queue Data Message Sender on the usage queue
 //   management: Table Data Contributor on the table; Key Vault Secrets User on the vault
 //   worker:     Table Data Contributor on the table; Queue Data Contributor on usage + poison;
-//               with acs, Key Vault Secrets User on the ACS key secret only
+//               with acs, Key Vault Secrets User on the ACS key secret only;
+//               with an export token, Key Vault Secrets User on that secret only
 
 resource gatewayBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, gatewayName, roleBlobDataOwner)
@@ -647,6 +703,19 @@ resource workerAcsSecret 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }
 
+resource workerExportSecret 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (exportsWithToken) {
+  name: guid(vault.id, exportSecretName, workerName, roleKeyVaultSecretsUser)
+  scope: exportSecretRef
+  dependsOn: [
+    exportSecret
+  ]
+  properties: {
+    principalId: worker.outputs.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleKeyVaultSecretsUser)
+  }
+}
+
 resource gatewayTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(insights.id, gatewayName, roleMonitoringMetricsPublisher)
   scope: insights
@@ -693,4 +762,5 @@ output poisonQueueName string = poisonQueue.name
 output keyVaultName string = vault.name
 output appInsightsName string = insights.name
 output notifier string = acs ? 'acs' : 'outbox'
+output usageExport string = exports ? exportUrl : 'off'
 

@@ -115,7 +115,7 @@ def test_parameters_file_names_declared_parameters() -> None:
     given = set(json.loads((IAC / "main.parameters.json").read_text())["parameters"])
     assert given <= declared, f"undeclared parameters: {sorted(given - declared)}"
     # Secrets never sit in the committed parameters file.
-    assert not given & {"adminToken", "sessionKeys"}
+    assert not given & {"adminToken", "sessionKeys", "acsAccessKey", "exportToken"}
 
 
 SKIP_RE = re.compile(r"//\s*checkov:skip=(CKV2?_AZURE_\d+)(?::\s*(.*))?")
@@ -156,3 +156,36 @@ def test_apps_get_the_settings_tollway_reads() -> None:
     assert "@Microsoft.KeyVault(SecretUri=" in text
     # No storage keys or connection strings anywhere: identity only.
     assert "listKeys(" not in text and "AccountKey=" not in text
+
+
+def _block(text: str, start: str) -> str:
+    """The Bicep block that opens with ``start`` (up to its closing brace at column 0)."""
+    i = text.index(start)
+    return text[i:text.index("\n}\n", i) + 3]
+
+
+def test_the_export_settings_reach_management_and_the_worker_and_the_token_is_in_key_vault(
+) -> None:
+    text = (IAC / "main.bicep").read_text()
+    settings = _block(text, "var exportSettings")
+    for name in ("TOLLWAY_EXPORT_URL", "TOLLWAY_EXPORT_SOURCE", "TOLLWAY_EXPORT_TOKEN"):
+        assert f"name: '{name}'" in settings, name
+    # The token is a Key Vault reference to its own secret, never the parameter's value.
+    assert ("'@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/"
+            "${exportSecretName})'") in settings
+    assert "exportToken" not in settings
+    assert "@secure()\nparam exportToken string = ''" in text
+    # Which apps get them: management (the export route) and the worker (the jobs timer).
+    apps = {m: _block(text, f"module {m} ") for m in ("gateway", "management", "worker")}
+    assert {m for m, body in apps.items() if "exportSettings" in body} == {
+        "management", "worker"}
+    # Key Vault access: the worker may read that one secret (management reads the vault).
+    readers = [b for b in re.findall(r"resource \w+ 'Microsoft\.Authorization/roleAssignments"
+                                     r"@[^']+' = [^\n]*\n(?:.*\n)*?\}\n", text)
+               if "exportSecret" in b]
+    assert len(readers) == 1
+    (reader,) = readers
+    assert "if (exportsWithToken)" in reader and "scope: exportSecretRef" in reader
+    assert "worker.outputs.principalId" in reader and "roleKeyVaultSecretsUser" in reader
+    assert "var exportsWithToken = exports && exportAuth" in text
+    assert "var exports = !empty(exportUrl)" in text
