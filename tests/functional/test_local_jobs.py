@@ -126,3 +126,30 @@ def test_a_run_that_cannot_start_is_logged_not_raised(world, monkeypatch, caplog
     monkeypatch.setattr(local_jobs, "notifier_for", broken)
     assert local_jobs.run_hourly(SETTINGS, world.store, world.clock) is None
     assert "hourly jobs could not run" in caplog.text
+
+
+def test_the_local_stack_runs_the_hourly_jobs_once_its_store_is_seeded(tmp_path, monkeypatch):
+    from functions.local import seed, stack
+    from tests.servers import free_port
+
+    ran: list[tuple[bool, dict | None]] = []
+    done = threading.Event()
+    real = local_jobs.run_hourly
+
+    def observed(settings, store, clock):
+        report = real(settings, store, clock)
+        ran.append((seed.is_seeded(store), report))
+        done.set()
+        return report
+
+    monkeypatch.setattr(local_jobs, "run_hourly", observed)
+    monkeypatch.delenv("TOLLWAY_EXPORT_URL", raising=False)
+    opts = stack.Options(data_dir=tmp_path / "data", store="memory", gateway_workers=1,
+                         gateway_port=free_port(), management_port=free_port(),
+                         portal_port=free_port(), upstream_port=free_port())
+    stack.prepare(opts)
+    assert done.wait(30), "the start-up run did not happen"
+    seeded, report = ran[0]
+    assert seeded
+    assert report is not None and report["failed"] == {}
+    assert set(report["ran"]) == {"statements", "quota_alerts", "subscription_results"}
