@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
 import pytest
@@ -25,6 +26,7 @@ from shared.clouds.azure import events, usage
 from shared.clouds.azure.metrics import LogMetrics
 from shared.core.models import UsageEvent
 from shared.core.request import GatewayResponse, Headers
+from shared.management import notifications
 from shared.settings import from_env
 from tests.functional.api.harness import CHEAP_HASHER
 from tests.functional.azure.conftest import (
@@ -447,7 +449,7 @@ def mgmt(azure_world, monkeypatch):
     loop.close()
 
 
-def test_management_sign_up_key_and_catalog_through_asgi_function_app(mgmt):
+def test_management_sign_up_key_and_catalog_through_asgi_function_app(mgmt, azure_world):
     resp = mgmt(
         "POST",
         "/v1/auth/signup",
@@ -460,6 +462,14 @@ def test_management_sign_up_key_and_catalog_through_asgi_function_app(mgmt):
     assert resp.status_code in (200, 201), resp.get_body()
     token = json.loads(resp.get_body())["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
+    # The clouds require a verified address before keys: follow the link from the outbox.
+    resp = mgmt("POST", "/v1/me/keys", json_body={"name": "laptop"}, headers=auth)
+    assert resp.status_code == 403, resp.get_body()
+    [notice] = [n for n in notifications.outbox(azure_world.store, 10)
+                if n["kind"] == "verify-email" and n["recipient"] == "dev@example.com"]
+    link = urlsplit(notice["data"]["url"]).fragment.split("?", 1)[1]
+    resp = mgmt("POST", "/v1/auth/verify", json_body={"token": parse_qs(link)["token"][0]})
+    assert resp.status_code == 200, resp.get_body()
     resp = mgmt("POST", "/v1/me/keys", json_body={"name": "laptop"}, headers=auth)
     assert resp.status_code in (200, 201), resp.get_body()
     assert json.loads(resp.get_body())["key"].startswith("tw_")
