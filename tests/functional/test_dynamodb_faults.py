@@ -226,6 +226,7 @@ def test_unresponsive_endpoint_is_unavailable_within_the_timeout(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     store = DynamoStore(TABLE, None, clock, max_attempts=1, connect_timeout=0.3, read_timeout=0.3)
     try:
+        assert store._client is not None  # built first: loading botocore's model is not I/O
         started = time.monotonic()
 
         # WHEN it is used, THEN it fails fast with StoreUnavailable
