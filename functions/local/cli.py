@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Mapping
@@ -48,6 +49,12 @@ def _ttl(raw: str) -> float:
     return value
 
 
+def _workers(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+        raise argparse.ArgumentTypeError("gateway workers must be a whole number from 1 to 16")
+    return int(raw)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tollway", description="Tollway API gateway")
     sub = p.add_subparsers(dest="command", required=True)
@@ -85,6 +92,14 @@ def parser() -> argparse.ArgumentParser:
         type=_ttl,
         default=2.0,
         help="seconds a key/plan change may take to reach the gateway (default 2)",
+    )
+    local.add_argument(
+        "--gateway-workers",
+        type=_workers,
+        default=None,
+        metavar="N",
+        help="gateway processes sharing its port (default: 2, or 1 on a single core); "
+        "each keeps its own caches, response cache and circuit breakers",
     )
     jwt = local.add_argument_group(
         "JWT bearer tokens",
@@ -192,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                 cache_ttl=args.cache_ttl, trusted_proxies=trusted_proxies(os.environ),
                 jwt_issuers=jwt_issuers(args, os.environ),
             )
+            if args.gateway_workers is not None:
+                opts = dataclasses.replace(opts, gateway_workers=args.gateway_workers)
             run(opts)
         except (StackError, SettingsError) as exc:
             print(f"tollway: error: {exc}", file=sys.stderr)
