@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, Field
 
 
@@ -34,6 +36,35 @@ class AnalyticsOut(BaseModel):
     last_hour: str
     by: str
     rows: list[AnalyticsRow]
+
+
+class MyLatencyOut(BaseModel):
+    """My calls to one API version in one period (or the whole range: ``period`` null)."""
+
+    period: str | None = Field(description="Day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH), UTC; "
+                               "null in `apis` (the whole range).")
+    api_id: str
+    api: str = Field(description="The API's name; empty if it has been deleted.")
+    version: str
+    requests: int
+    errors: int = Field(description="4xx and 5xx answers.")
+    error_rate: float
+    avg_latency_ms: float
+    p50_ms: float | None = Field(description="Within 5 % (relative) of the exact value; null "
+                                 "when no request of the period has a latency sketch.")
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class MyAnalyticsOut(BaseModel):
+    """Portal: my own latency percentiles per API, and per day or hour."""
+
+    consumer_id: str
+    start: date
+    end: date
+    granularity: str
+    rows: list[MyLatencyOut]
+    apis: list[MyLatencyOut] = Field(description="Per API version over the whole range.")
 
 
 class CallerOut(BaseModel):

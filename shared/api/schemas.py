@@ -207,11 +207,16 @@ class KeyOut(BaseModel):
     state: KeyState
     created_at: datetime
     expires_at: datetime | None
+    last_used_at: datetime | None = Field(
+        default=None, description="Start of the newest hour (UTC) in which this key made a "
+        "request, from metering, over the last 90 days; null if none. Set when keys are "
+        "read (list, one key), null in the answers of create, rotate and revoke.")
 
     @classmethod
-    def of(cls, k: KeyRecord, state: str) -> KeyOut:
+    def of(cls, k: KeyRecord, state: str, last_used: float | None = None) -> KeyOut:
         return cls(id=k.id, name=k.name, hint=k.hint, state=state,  # type: ignore[arg-type]
-                   created_at=at(k.created_at), expires_at=when(k.expires_at))
+                   created_at=at(k.created_at), expires_at=when(k.expires_at),
+                   last_used_at=when(last_used))
 
 
 class KeyCreatedOut(KeyOut):

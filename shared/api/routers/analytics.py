@@ -11,13 +11,15 @@ from shared.api.analytics_schemas import (
     CallerOut,
     DeprecatedCallersOut,
     DeprecatedOut,
+    MyAnalyticsOut,
+    MyLatencyOut,
     QuotaOut,
     QuotasOut,
 )
 from shared.api.deps import AdminActor, Ctx, CurrentDeveloper, require_admin
 from shared.api.errors import responses
-from shared.api.routers.usage import Day
-from shared.management import analytics, records
+from shared.api.routers.usage import Day, Usage
+from shared.management import analytics, records, usage
 from shared.management.errors import Invalid
 
 router = APIRouter(prefix="/v1/me", tags=["usage"])
@@ -70,6 +72,33 @@ def deprecated_callers(
                                    version=found.api.version, sunset_at=found.api.sunset_at,
                                    callers=callers))
     return DeprecatedCallersOut(days=days, items=items)
+
+
+def _latency(period: str | None, api_id: str, names: dict[str, tuple[str, str]],
+             t: usage.Totals) -> MyLatencyOut:
+    name, version = names.get(api_id, ("", ""))
+    return MyLatencyOut(
+        period=period, api_id=api_id, api=name, version=version, requests=t.requests,
+        errors=t.errors, error_rate=round(t.errors / t.requests, 4) if t.requests else 0.0,
+        avg_latency_ms=round(t.latency_ms / t.requests, 3) if t.requests else 0.0,
+        p50_ms=t.percentile(0.5), p95_ms=t.percentile(0.95), p99_ms=t.percentile(0.99))
+
+
+@router.get("/analytics", summary="My calls per API: counts, errors, latency percentiles",
+            responses=responses(422))
+def my_analytics(dev: CurrentDeveloper, ctx: Ctx, q: Usage) -> MyAnalyticsOut:
+    """Only my own requests (this session's consumer), per API version and day or hour,
+    and per API version over the range: p50/p95/p99 from metering's latency sketches."""
+    names = {a.id: (a.name, a.version) for a in records.list_apis(ctx.store)}
+    rows, _ = usage.report(ctx.store, dev.consumer_id, q.period,
+                           hourly=q.granularity == "hour", api_id=q.api_id)
+    per_api = usage.by_api(rows)
+    return MyAnalyticsOut(
+        consumer_id=dev.consumer_id, start=q.period.start, end=q.period.end,
+        granularity=q.granularity,
+        rows=[_latency(label, api, names, t) for label, api, t in rows],
+        apis=[_latency(None, api, names, t) for api, t in sorted(
+            per_api.items(), key=lambda at: (names.get(at[0], ("~", "")), at[0]))])
 
 
 @router.get("/quota", summary="My monthly quotas: how much is used")

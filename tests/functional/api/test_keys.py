@@ -18,13 +18,15 @@ def test_create_key_returns_plaintext_once_201(h):
 
     created = h.create_key(dev, "billing-service")
 
-    assert set(created) == {"id", "name", "hint", "state", "created_at", "expires_at", "key"}
+    assert set(created) == {"id", "name", "hint", "state", "created_at", "expires_at",
+                            "last_used_at", "key"}
     assert created["key"].startswith(h.settings.key_prefix + "_")
     assert created["hint"].endswith(created["key"][-4:]) and created["state"] == "active"
     listed = h.ok("GET", "/v1/me/keys", headers=dev.headers)["items"]
     one = h.ok("GET", f"/v1/me/keys/{created['id']}", headers=dev.headers)
     assert listed == [one]
-    assert set(one) == {"id", "name", "hint", "state", "created_at", "expires_at"}
+    assert set(one) == {"id", "name", "hint", "state", "created_at", "expires_at",
+                        "last_used_at"}
 
 
 def test_created_key_is_stored_only_as_its_sha256_201(h):
