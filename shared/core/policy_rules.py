@@ -93,6 +93,103 @@ def upstream_query(query: str, t: Transform) -> str:
     return "&".join(kept)
 
 
+def header_names(headers: Headers) -> set[str]:
+    """The lower-case names present, in one pass: a caller that then sets several headers
+    appends the absent ones (``add``) instead of scanning the list once per name."""
+    return {k.lower() for k, _ in headers.items()}
+
+
+def put_header(headers: Headers, present: set[str], name: str, value: str) -> None:
+    """``headers[name] = value``, without the scan when ``present`` says it is absent."""
+    low = name.lower()
+    if low in present:
+        headers[name] = value
+    else:
+        headers.add(name, value)
+        present.add(low)
+
+
+class CompiledTransform:
+    """A ``transform`` with what only depends on it computed once per route: the header
+    name sets, the prefixes, the query names dropped and the pairs appended. Each method
+    gives exactly what the function of the same role above gives (unit-tested)."""
+
+    __slots__ = ("add", "drop", "query_pairs", "removed", "renamed", "replaced", "req_ops",
+                 "resp_remove", "resp_rename", "resp_set", "set_pairs", "strip", "transform")
+
+    def __init__(self, t: Transform) -> None:
+        self.transform = t
+        self.req_ops = t.request_headers
+        ops = t.request_headers or HeaderOps()
+        self.removed = frozenset(n.lower() for n in ops.remove)
+        self.renamed = {old.lower(): new.lower() for old, new in ops.rename}
+        self.replaced = frozenset(n.lower() for n, _ in ops.set)
+        self.set_pairs = tuple((n.lower(), v) for n, v in ops.set)
+        self.strip = t.strip_prefix.rstrip("/") if t.strip_prefix else ""
+        self.add = t.add_prefix.rstrip("/") if t.add_prefix else ""
+        self.drop = frozenset({*t.query_remove, *(n for n, _ in t.query_set)})
+        self.query_pairs = tuple(f"{n}={v}" for n, v in t.query_set)
+        r = t.response_headers
+        self.resp_remove = () if r is None else tuple((n, n.lower()) for n in r.remove)
+        self.resp_rename = () if r is None else tuple(
+            (old, old.lower(), new, new.lower()) for old, new in r.rename)
+        self.resp_set = () if r is None else r.set
+
+    def request(self, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        """:func:`request_headers`: one pass (removed, renamed, replaced), then the set."""
+        if self.req_ops is None:
+            return tuple(pairs)
+        removed, renamed, replaced = self.removed, self.renamed, self.replaced
+        if renamed:
+            out = [(n, v) for k, v in pairs
+                   if k not in removed and (n := renamed.get(k, k)) not in replaced]
+        else:
+            out = [(k, v) for k, v in pairs if k not in removed and k not in replaced]
+        return (*out, *self.set_pairs)
+
+    def path(self, rest: str) -> str:
+        """:func:`upstream_path`."""
+        path = rest or "/"
+        strip = self.strip
+        if self.transform.strip_prefix:
+            if path == strip:
+                path = "/"
+            elif path.startswith(strip + "/"):
+                path = path[len(strip):]
+        if self.transform.add_prefix:
+            path = self.add + path
+        return path
+
+    def query(self, query: str) -> str:
+        """:func:`upstream_query`."""
+        drop = self.drop
+        if not drop:
+            return query
+        kept = [p for p in query.split("&") if p and p.partition("=")[0] not in drop]
+        kept += self.query_pairs
+        return "&".join(kept)
+
+    def response(self, headers: Headers) -> set[str]:
+        """:func:`response_headers` in one pass over the headers; returns the lower-case
+        names present afterwards (for the caller's own :func:`put_header`)."""
+        present = header_names(headers)
+        for name, low in self.resp_remove:
+            if low in present:
+                headers.pop(name)
+                present.discard(low)
+        for old, old_low, new, new_low in self.resp_rename:
+            if old_low in present:
+                values = headers.get_all(old)
+                headers.pop(old)
+                present.discard(old_low)
+                for v in values:
+                    headers.add(new, v)
+                present.add(new_low)
+        for name, value in self.resp_set:
+            put_header(headers, present, name, value)
+        return present
+
+
 # --- access ---------------------------------------------------------------------------------
 
 
@@ -170,12 +267,14 @@ class CorsRule:
         return h
 
     def decorate(self, headers: Headers, allow: str) -> None:
-        headers["Access-Control-Allow-Origin"] = allow
+        # One pass over the headers (then appends), not one per header set.
+        present = header_names(headers)
+        put_header(headers, present, "Access-Control-Allow-Origin", allow)
         if allow != "*":
             headers.add("Vary", "Origin")
-        headers["Access-Control-Expose-Headers"] = self.expose
+        put_header(headers, present, "Access-Control-Expose-Headers", self.expose)
         if self.cors.credentials:
-            headers["Access-Control-Allow-Credentials"] = "true"
+            put_header(headers, present, "Access-Control-Allow-Credentials", "true")
 
 
 # --- limits ---------------------------------------------------------------------------------
@@ -243,12 +342,13 @@ class BreakerState:
     busy the upstream): the failure rate is over the buckets that began within the last
     ``window_seconds``."""
 
-    __slots__ = ("buckets", "opened_at", "probes_out", "rule", "width")
+    __slots__ = ("buckets", "fails", "opened_at", "probes_out", "rule", "total", "width")
 
     def __init__(self, rule: Breaker) -> None:
         self.rule = rule
         self.width = rule.window_seconds / 10
         self.buckets: deque[list[float]] = deque()  # [start, requests, failures]
+        self.total = self.fails = 0  # the buckets' sums, kept as they change
         self.opened_at: float | None = None
         self.probes_out = 0
 
@@ -278,20 +378,26 @@ class BreakerState:
             else:
                 self.opened_at, self.probes_out = None, 0
                 self.buckets.clear()
+                self.total = self.fails = 0
             return
+        buckets = self.buckets
         horizon = now - self.rule.window_seconds
-        while self.buckets and self.buckets[0][0] <= horizon:
-            self.buckets.popleft()
-        if not self.buckets or now >= self.buckets[-1][0] + self.width:
-            self.buckets.append([now, 0, 0])
-        last = self.buckets[-1]
+        while buckets and buckets[0][0] <= horizon:
+            gone = buckets.popleft()
+            self.total -= int(gone[1])
+            self.fails -= int(gone[2])
+        if not buckets or now >= buckets[-1][0] + self.width:
+            buckets.append([now, 0, 0])
+        last = buckets[-1]
         last[1] += 1
         last[2] += failed
-        total = sum(b[1] for b in self.buckets)
-        fails = sum(b[2] for b in self.buckets)
+        self.total += 1
+        self.fails += failed
+        total, fails = self.total, self.fails
         if total >= self.rule.min_requests and fails / total >= self.rule.failure_rate:
             self.opened_at, self.probes_out = now, 0
-            self.buckets.clear()
+            buckets.clear()
+            self.total = self.fails = 0
 
 
 def is_failure(status: int) -> bool:
@@ -413,6 +519,31 @@ class Compiled:
     route_key: str
     #: ``api`` with one upstream each: what forwarding sees once an upstream is chosen.
     per_upstream: tuple[Api, ...] = ()
+    #: The transform with its name sets and prefixes computed (None: no transform).
+    transform: CompiledTransform | None = dataclasses.field(default=None, compare=False)
+    #: :func:`pick` without health: (last point of each candidate's range, its index).
+    picks: tuple[tuple[int, int], ...] = ()
+    #: The upstream URLs, in order (the breakers' keys).
+    urls: tuple[str, ...] = ()
+
+
+def pick_table(upstreams: Sequence[Upstream]) -> tuple[tuple[int, int], ...]:
+    """What :func:`pick` walks when every upstream counts as healthy, computed once:
+    ``pick_from(table, seed) == pick(upstreams, seed)``."""
+    cands = [i for i, u in enumerate(upstreams) if u.weight > 0] or [0]
+    out, edge = [], 0
+    for i in cands:
+        edge += max(upstreams[i].weight, 1) if i < len(upstreams) else 1
+        out.append((edge, i))
+    return tuple(out)
+
+
+def pick_from(table: tuple[tuple[int, int], ...], seed: int) -> int:
+    point = seed % table[-1][0]
+    for edge, i in table:
+        if point < edge:
+            return i
+    return table[-1][1]
 
 
 def compile_policies(p: Policies, api: Api, route_key: str,
@@ -446,4 +577,7 @@ def compile_policies(p: Policies, api: Api, route_key: str,
                   or p.validate is not None),
         route_key=route_key,
         per_upstream=tuple(dataclasses.replace(view, upstreams=(u,)) for u in view.upstreams),
+        transform=None if p.transform is None else CompiledTransform(p.transform),
+        picks=pick_table(view.upstreams),
+        urls=tuple(u.url for u in view.upstreams),
     )

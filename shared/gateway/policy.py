@@ -26,7 +26,6 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from shared.core.clock import Clock
@@ -43,14 +42,12 @@ from shared.core.policy_rules import (
     is_failure,
     limit_key,
     pick,
-    request_headers,
-    response_headers,
+    pick_from,
+    put_header,
     scoped,
     sticky_seed,
-    upstream_path,
-    upstream_query,
 )
-from shared.core.ratelimit import ratelimit_headers
+from shared.core.ratelimit import decide, ratelimit_headers
 from shared.core.request import GatewayRequest, GatewayResponse, Headers
 from shared.core.routing import RouteTable
 from shared.gateway import cors, validation
@@ -219,11 +216,34 @@ class PolicyLayer:
     def _limit(self, req: GatewayRequest, v: Verdict, cl: CompiledLimit, route: str,
                scope: str) -> bool:
         assert v.api is not None
-        header = req.header(cl.rule.header) if cl.rule.by == "header" else None
-        bucket = limit_key(cl.rule, api=v.api.name, index=cl.index, consumer=v.consumer_id,
+        rule = cl.rule
+        header = req.header(rule.header) if rule.by == "header" else None
+        bucket = limit_key(rule, api=v.api.name, index=cl.index, consumer=v.consumer_id,
                            key_id=v.key_id, ip=req.source_ip, header=header, route=route,
                            scope=scope)
-        return self._charge(v, cl, bucket, report=False)
+        if cl.schedule.shards != 1:
+            return self._charge(v, cl, bucket, report=False)
+        # No RateLimit headers are shown for these: one hit, and a decision only on denial.
+        counted = self.limiter.count(bucket, cl.schedule)
+        if counted is None:  # the store is down: a shadow limit never denies
+            if rule.shadow:
+                return True
+            v.outcome = Outcome.STORE_UNAVAILABLE
+            v.headers["Retry-After"] = "1"
+            return False
+        cp, result = counted
+        if result.admitted:
+            return True
+        if rule.shadow:
+            self.metrics.count("WouldThrottle")
+            v.headers[SHADOW] = "would-throttle"
+            return True
+        d = decide(cp, result)
+        quota = d.exceeded is not None and d.exceeded.is_quota
+        v.outcome = Outcome.QUOTA_EXCEEDED if quota else Outcome.RATE_LIMITED
+        v.headers.update(ratelimit_headers(d.states))
+        v.headers["Retry-After"] = str(d.retry_after)
+        return False
 
     def _charge(self, v: Verdict, cl: CompiledLimit, bucket: str, *, report: bool) -> bool:
         charged = self.limiter.charge(bucket, cl.schedule)  # policy limits: fixed windows
@@ -265,6 +285,7 @@ class PolicyLayer:
             if invalid is not None:
                 return invalid
         key = None
+        present: set[str] | None = None
         if p.cache is not None and req.method in ("GET", "HEAD"):
             key = cache_key(p.cache, api_id=v.api.id, method=req.method, path=v.rest,
                             query=req.query, headers=req.headers, consumer=v.consumer_id)
@@ -275,17 +296,16 @@ class PolicyLayer:
                 if hit is not None:
                     self.metrics.count("CacheHit")
                     return self._from_cache(v, hit, now)
-        t = p.transform
+        t = c.transform  # compiled once per route (policy_rules.CompiledTransform)
         out, rest = req, v.rest
         if t is not None:
-            hdrs = req.headers if t.request_headers is None else request_headers(
-                req.headers, t.request_headers)
-            out = GatewayRequest(req.method, req.path, upstream_query(req.query, t), hdrs,
+            hdrs = req.headers if t.req_ops is None else t.request(req.headers)
+            out = GatewayRequest(req.method, req.path, t.query(req.query), hdrs,
                                  req.body, req.source_ip, req.request_id, req.deadline)
-            rest = upstream_path(v.rest, t)
+            rest = t.path(v.rest)
         resp = self._send(gw, out, v, c, rest)
-        if t is not None and t.response_headers is not None:
-            response_headers(resp.headers, t.response_headers)
+        if t is not None and t.transform.response_headers is not None:
+            present = t.response(resp.headers)
         if key is not None and p.cache is not None:
             self.metrics.count("CacheMiss")
             ttl = cache_ttl(resp.status, resp.headers, p.cache)
@@ -295,7 +315,10 @@ class PolicyLayer:
                 self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
                 if p.cache.shared:
                     self._shared(gw).put(key, now + ttl, now, resp.status, kept, resp.body)
-            resp.headers["X-Cache"] = "MISS"
+            if present is None:
+                resp.headers["X-Cache"] = "MISS"
+            else:
+                put_header(resp.headers, present, "X-Cache", "MISS")
         return resp
 
     def _validate(self, gw: Gateway, req: GatewayRequest, v: Verdict,
@@ -362,19 +385,20 @@ class PolicyLayer:
         api, t = c.api, c.policies.traffic
         brk = t.breaker if t is not None else None
         ups = api.upstreams
-        now = self.clock.now()
+        now = self.clock.now() if brk is not None else 0.0
         chosen = 0
         if len(ups) > 1 or brk is not None:
             seed = (sticky_seed(v.consumer_id or req.source_ip) if t is not None and t.sticky
                     else zlib.crc32(v.request_id.encode()))
-            healthy = None
             if brk is not None and self._tripped:  # some breaker is not closed
                 with self._lock:
                     healthy = [self._breaker(u.url, brk).available(now) for u in ups]
-            chosen = pick(ups, seed, healthy)
+                chosen = pick(ups, seed, healthy)
+            else:  # every upstream counts: the weights' table, computed once per route
+                chosen = pick_from(c.picks, seed)
         state = None
         if brk is not None:
-            state = self._breaker(ups[chosen].url, brk)
+            state = self._breaker(c.urls[chosen], brk)
             if state.opened_at is None:  # closed: the usual case, no lock needed to read it
                 allowed = True
             else:
@@ -438,8 +462,10 @@ class PolicyLayer:
 
 
 def _no_cache(req: GatewayRequest) -> bool:
-    values: Sequence[str] = req.header_values("cache-control")
-    return any("no-cache" in v or "no-store" in v for v in values)
+    for k, v in req.headers:
+        if k == "cache-control" and ("no-cache" in v or "no-store" in v):
+            return True
+    return False
 
 
 def _budget(req: GatewayRequest) -> bool:

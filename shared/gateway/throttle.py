@@ -12,6 +12,7 @@ from shared.core import ledger
 from shared.core.clock import Clock
 from shared.core.models import Algorithm, Plan
 from shared.core.ratelimit import (
+    CounterPlan,
     Guard,
     HitResult,
     RateDecision,
@@ -83,6 +84,18 @@ class Limiter:
         if isinstance(charged, RateDecision):
             return Throttled(charged)
         return charged
+
+    def count(self, bucket: str, schedule: Schedule) -> tuple[CounterPlan, HitResult] | None:
+        """For a fixed-window, unsharded ``schedule`` whose RateLimit headers no one reads
+        (a policy limit): the hit ``charge`` makes, without rendering headers, and the
+        counters it used (``decide(cp, result)`` is ``charge``'s denial). None: the store
+        is unavailable."""
+        now = self.clock.now()
+        cp = schedule.counters(now)
+        try:
+            return cp, self._ledgered(now)(bucket, cp.slots, (), schedule.cost)
+        except StoreUnavailable:
+            return None
 
     def check(self, bucket: str, plan: Plan, schedule: Schedule | None = None) -> Throttled:
         """``schedule``: the plan's :func:`schedule_of`, when the caller keeps it (the
