@@ -92,7 +92,7 @@ class ResponseCache:
 
     def put(self, key: str, expires: float, stored: float, status: int,
             headers: tuple[tuple[str, str], ...], body: bytes) -> bool:
-        size = len(body) + sum(len(k) + len(v) for k, v in headers) + len(key)
+        size = len(body) + sum([len(k) + len(v) for k, v in headers]) + len(key)
         if size > self.max_bytes // 8:
             return False
         with self._lock:
@@ -310,8 +310,8 @@ class PolicyLayer:
             self.metrics.count("CacheMiss")
             ttl = cache_ttl(resp.status, resp.headers, p.cache)
             if ttl and v.outcome is Outcome.OK:
-                kept = tuple((k, val) for k, val in resp.headers.items()
-                             if k.lower() not in _OWN)
+                kept = tuple([(k, val) for k, val in resp.headers.items()
+                              if k.lower() not in _OWN])
                 self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
                 if p.cache.shared:
                     self._shared(gw).put(key, now + ttl, now, resp.status, kept, resp.body)

@@ -264,7 +264,7 @@ def check(doc: Document, which: Validate, method: str, rest: str, query: str,
     if body:
         return _check(doc, which, method, rest, query, content_type, body)
     memo = doc.seen
-    k = (which, method, rest, query, content_type)
+    k = (which.body, which.query, which.path, method, rest, query, content_type)
     got = memo.get(k)
     if got is None:
         got = _check(doc, which, method, rest, query, content_type, body)
