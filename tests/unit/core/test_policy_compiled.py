@@ -1,0 +1,103 @@
+"""The per-route compiled forms (core/policy_rules.py) give exactly what the plain rules
+give: transforms, the weighted choice, header presence, the breaker's running totals."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from shared.core.models import Upstream
+from shared.core.policy import Breaker, parse
+from shared.core.policy_rules import (
+    BreakerState,
+    CompiledTransform,
+    CorsRule,
+    header_names,
+    pick,
+    pick_from,
+    pick_table,
+    request_headers,
+    response_headers,
+    upstream_path,
+    upstream_query,
+)
+from shared.core.request import Headers
+
+TRANSFORMS = [
+    {"request_headers": {"set": {"X-Env": "prod"}, "remove": ["X-Debug"],
+                         "rename": {"X-Old": "X-New"}},
+     "response_headers": {"remove": ["Server"], "rename": {"X-Up": "X-Down"},
+                          "set": {"X-Served-By": "tw"}},
+     "strip_prefix": "/old/", "add_prefix": "/v2/", "query_remove": ["debug"],
+     "query_set": {"src": "gw"}},
+    {"request_headers": {"rename": {"X-Old": "X-Env"}, "set": {"X-Env": "prod"}}},
+    {"request_headers": {"remove": ["Accept"]}, "strip_prefix": "/"},
+    {"response_headers": {"rename": {"X-Up": "x-up"}}, "add_prefix": "/api"},
+    {"query_remove": ["a", "b"]},
+    {"strip_prefix": "/old"},
+]
+PAIRS = [(), (("x-debug", "1"), ("x-old", "o"), ("x-env", "dev"), ("accept", "a"),
+              ("x-old", "p"), ("accept", "b"))]
+RESPONSES = [[], [("Server", "nginx"), ("X-Up", "1"), ("x-up", "2"), ("X-Served-By", "me"),
+                  ("x-down", "0"), ("Content-Type", "text/plain")]]
+RESTS = ["", "/", "/old", "/old/", "/old/items", "/older", "/v2/x"]
+QUERIES = ["", "a=1", "a=%20&debug=1&src=me&b", "&&debug&src=&debug=2", "b=1&a=2&c"]
+
+
+@pytest.mark.parametrize("data", TRANSFORMS)
+def test_a_compiled_transform_is_the_transform(data):
+    t = parse({"transform": data}).transform
+    ct = CompiledTransform(t)
+    for pairs in PAIRS:
+        want = tuple(pairs) if t.request_headers is None else request_headers(
+            pairs, t.request_headers)
+        assert ct.request(pairs) == want
+    for rest in RESTS:
+        assert ct.path(rest) == upstream_path(rest, t)
+    for query in QUERIES:
+        assert ct.query(query) == upstream_query(query, t)
+    if t.response_headers is not None:
+        for pairs in RESPONSES:
+            want, got = Headers(pairs), Headers(pairs)
+            response_headers(want, t.response_headers)
+            present = ct.response(got)
+            assert got.items() == want.items()
+            assert present - {""} == {k.lower() for k, _ in want.items()}
+
+
+def test_header_names_are_every_name_lower_cased():
+    h = Headers([("Content-Type", "a"), ("X-A", "1"), ("x-a", "2")])
+    assert header_names(h) == {"content-type", "x-a"}
+    assert header_names(Headers()) == {""}  # nothing present that a caller looks for
+
+
+@pytest.mark.parametrize("weights", [(90, 10), (1,), (0, 5, 0, 3), (0, 0), (3, 1, 1)])
+def test_the_pick_table_chooses_as_pick_does(weights):
+    ups = tuple(Upstream(f"http://u{i}", w) for i, w in enumerate(weights))
+    table = pick_table(ups)
+    for seed in itertools.chain(range(300), (2**32 - 1, 123456789)):
+        assert pick_from(table, seed) == pick(ups, seed)
+
+
+def test_cors_decorate_replaces_what_the_upstream_sent_and_appends_the_rest():
+    rule = CorsRule.of(parse({"cors": {"origins": ["https://a.example"],
+                                       "credentials": True}}).cors, "X-Request-Id")
+    h = Headers([("access-control-allow-origin", "*"), ("Vary", "Accept"), ("X", "1")])
+    rule.decorate(h, "https://a.example")
+    assert h.items() == [("Vary", "Accept"), ("X", "1"),
+                         ("Access-Control-Allow-Origin", "https://a.example"),
+                         ("Vary", "Origin"), ("Access-Control-Expose-Headers", "X-Request-Id"),
+                         ("Access-Control-Allow-Credentials", "true")]
+
+
+def test_breaker_totals_follow_the_window():
+    b = BreakerState(Breaker(failure_rate=0.5, min_requests=4, window_seconds=10))
+    for i, failed in enumerate([True, False, False, True, False, False]):
+        b.record(failed, float(i * 3))
+        assert (b.total, b.fails) == (sum(int(x[1]) for x in b.buckets),
+                                      sum(int(x[2]) for x in b.buckets))
+    assert b.state(18.0) == "closed"
+    for t in (19.0, 19.5, 20.0):
+        b.record(True, t)
+    assert b.state(20.0) == "open" and (b.total, b.fails) == (0, 0)
