@@ -9,12 +9,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.e2e.portal_support import SIZES, Tab, axe_violations, describe, screenshot
 from tests.e2e.test_portal_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DEADLINE,
     PASSWORD,
     admin_headers,
@@ -31,27 +29,6 @@ def stack(tmp_path_factory) -> Iterator[dict[str, Any]]:
         yield state
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `make test` (mk/portal.mk)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def tab(browser, stack) -> Iterator[Callable[..., Tab]]:
-    opened: list[Tab] = []
-
-    def make(**options: Any) -> Tab:
-        opened.append(Tab(browser, stack, **options))
-        return opened[-1]
-
-    yield make
-    for t in opened:
-        t.close()
 
 
 def admin_session(stack: dict[str, Any]) -> dict[str, Any]:

@@ -4,14 +4,27 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts" / "portal"
 LOCAL_HOSTS = {"127.0.0.1"}
@@ -117,3 +130,23 @@ def screenshot(page: Page, name: str, size: str, scheme: str = "light") -> Path:
     page.evaluate("window.scrollTo(0, 0)")  # else the sticky header lands mid-page
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless. Missing: a failure as root (``make test`` installs it,
+    mk/portal.mk), a skip that says why otherwise (installing it needs root)."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        how = "install it with `sudo apt-get install -y chromium` (Debian/Ubuntu)"
+        if os.geteuid() != 0:
+            pytest.skip(f"Chromium is missing at {CHROMIUM} and installing it needs root: {how}")
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `make test` (mk/portal.mk "
+                    f"installs it) or {how}")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -30,8 +30,8 @@ from tests.servers import client
 
 pytestmark = pytest.mark.slow
 
-# The module's fixtures: its own local stack, Chromium, and tabs.
-browser, stack, tab = support.browser, support.stack, support.tab
+# The module's own local stack (Chromium and tabs: tests/e2e/conftest.py).
+stack = support.stack
 
 HEADER = "X-Portal-Test"
 

@@ -29,8 +29,8 @@ from tests.e2e.portal_insight_support import (
 
 pytestmark = pytest.mark.slow
 
-# The module's fixtures: its own local stack, Chromium, and tabs.
-browser, stack, tab = support.browser, support.stack, support.tab
+# The module's own local stack (Chromium and tabs: tests/e2e/conftest.py).
+stack = support.stack
 
 people: dict[str, Any] = {}  # what the module's tests share (file order; -x stops early)
 

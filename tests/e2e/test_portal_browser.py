@@ -19,17 +19,16 @@ installs it first, see mk/portal.mk).
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.e2e.portal_support import (
     ARTIFACTS,
@@ -43,16 +42,6 @@ from tests.servers import client, local_stack
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PORTAL = Path(__file__).resolve().parents[2] / "portal_static"
 PASSWORD = "correct horse battery staple"
 DEV1 = "ada@example.com"
@@ -125,20 +114,6 @@ def stack(tmp_path_factory) -> Iterator[dict[str, Any]]:
         yield state
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        how = "install it with `sudo apt-get install -y chromium` (Debian/Ubuntu)"
-        if os.geteuid() != 0:  # make test cannot install it: say so, skip only these tests
-            pytest.skip(f"Chromium is missing at {CHROMIUM} and installing it needs root: {how}")
-        # as root, `make test` installs it (mk/portal.mk): missing now is a failure
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `make test` (mk/portal.mk "
-                    f"installs it) or {how}")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
 
 @pytest.fixture(scope="module")
 def dev(browser, stack) -> Iterator[Tab]:
@@ -147,19 +122,6 @@ def dev(browser, stack) -> Iterator[Tab]:
     yield tab
     tab.close()
 
-
-@pytest.fixture
-def tab(browser, stack) -> Iterator[Callable[..., Tab]]:
-    """Fresh tabs for other people (a second developer, an administrator)."""
-    opened: list[Tab] = []
-
-    def make(**options: Any) -> Tab:
-        opened.append(Tab(browser, stack, **options))
-        return opened[-1]
-
-    yield make
-    for t in opened:
-        t.close()
 
 
 # --- helpers ---------------------------------------------------------------------------------

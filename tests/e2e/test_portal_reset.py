@@ -7,14 +7,14 @@ Starts its own ``tollway local`` and drives Debian's Chromium, like test_portal_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.e2e.portal_support import Tab, axe_violations, describe
-from tests.e2e.test_portal_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, admin_headers
+from tests.e2e.portal_support import axe_violations, describe
+from tests.e2e.test_portal_browser import PASSWORD, admin_headers
 from tests.servers import client, local_stack
 
 pytestmark = pytest.mark.slow
@@ -29,27 +29,6 @@ def stack(tmp_path_factory) -> Iterator[dict[str, Any]]:
         yield state
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `make test` (mk/portal.mk)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def tab(browser, stack) -> Iterator[Callable[..., Tab]]:
-    opened: list[Tab] = []
-
-    def make(**options: Any) -> Tab:
-        opened.append(Tab(browser, stack, **options))
-        return opened[-1]
-
-    yield make
-    for t in opened:
-        t.close()
 
 
 def links(stack: dict[str, Any], kind: str, to: str) -> list[str]:
