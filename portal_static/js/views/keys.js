@@ -6,43 +6,19 @@ import { busy, flash, loading, openDialog, secretPanel, showError } from "../ui.
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+const WINDOW_DAYS = 90; // how far back the API looks for a key's last use
 
-/** "2026-01-05T14" / "2026-01-05" -> [start, end) in ms. */
-function periodBounds(period) {
-  const hourly = period.length > 10;
-  const start = Date.parse(hourly ? `${period}:00:00Z` : `${period}T00:00:00Z`);
-  return [start, start + (hourly ? HOUR : DAY), hourly];
-}
-
-/**
- * The periods with calls, newest first: by hour for the last 48 hours, by day before.
- * Usage is recorded per consumer (all keys together) and API, not per key.
- */
-async function callPeriods() {
-  const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
-  const now = Date.now();
-  const [hours, days] = await Promise.all([
-    api("/v1/me/usage", { query: { granularity: "hour", start: iso(now - DAY), end: iso(now) } }),
-    api("/v1/me/usage", { query: { granularity: "day", start: iso(now - 29 * DAY), end: iso(now) } }),
-  ]);
-  const rows = [...hours.rows, ...days.rows.filter((r) => Date.parse(`${r.period}T00:00:00Z`) < now - 2 * DAY)];
-  return rows.filter((r) => r.requests > 0).map((r) => [...periodBounds(r.period), r.api_id])
-    .sort((a, b) => b[0] - a[0]);
-}
-
-/** When this key could last have been used: the newest period with calls in its lifetime. */
-function lastUsed(key, periods, apiNames) {
-  if (key.state === "revoked") return "—";
-  const born = Date.parse(key.created_at);
-  const until = key.expires_at ? Date.parse(key.expires_at) : Infinity;
-  const hit = periods.find(([start, end]) => end > born && start <= until);
-  if (!hit) return "Not yet";
-  const [start, end, hourly] = hit;
-  const when = hourly
-    ? `${fmt.date(new Date(start).toISOString())}, ${new Date(start).toISOString().slice(11, 16)}–${new Date(end).toISOString().slice(11, 16)} UTC`
-    : fmt.date(new Date(start).toISOString());
-  return h("span", { "data-testid": "last-used" }, h("time", { datetime: new Date(start).toISOString() }, when),
-    h("span", { class: "hint block" }, apiNames.get(hit[3]) || hit[3]));
+/** The hour in which this key last made a request (from metering, exact per key). */
+function lastUsed(key) {
+  const cell = (...content) => h("span", { "data-testid": "last-used" }, ...content);
+  if (!key.last_used_at) {
+    const recent = Date.now() - Date.parse(key.created_at) < WINDOW_DAYS * DAY;
+    return cell(recent ? "Not yet" : `Not in the last ${WINDOW_DAYS} days`);
+  }
+  const start = new Date(key.last_used_at);
+  const hhmm = (d) => d.toISOString().slice(11, 16);
+  return cell(h("time", { datetime: start.toISOString() },
+    `${fmt.date(start.toISOString())}, ${hhmm(start)}–${hhmm(new Date(start.getTime() + HOUR))} UTC`));
 }
 
 const GRACE = [
@@ -59,17 +35,12 @@ export async function view(root) {
   const listSlot = h("div", {}, loading());
 
   async function refresh() {
-    const [keys, periods, catalog] = await Promise.all([
-      fetchAll("/v1/me/keys"),
-      callPeriods().catch(() => []),
-      fetchAll("/v1/catalog").catch(() => []),
-    ]);
-    const apiNames = new Map(catalog.map((a) => [a.id, `${a.name} ${a.version}`]));
+    const keys = await fetchAll("/v1/me/keys");
     keys.sort((a, b) => b.created_at.localeCompare(a.created_at));
     clear(listSlot,
-      table(["Name", "Key", "State", "Created", "Last used", "Actions"], keys.map((k) => row(k, keys, periods, apiNames)),
+      table(["Name", "Key", "State", "Created", "Last used", "Actions"], keys.map((k) => row(k, keys)),
         { caption: "Your API keys", empty: "You have no keys yet." }),
-      keys.length ? h("p", { class: "hint" }, "Usage is recorded for your account, not per key: “Last used” is the newest hour (by day after 48 hours) in which your keys called an API while this key existed.") : null);
+      keys.length ? h("p", { class: "hint" }, `“Last used” is the hour (UTC) of the key’s newest call through the gateway, over the last ${WINDOW_DAYS} days. New calls appear within a few seconds.`) : null);
   }
 
   async function rotate(key, btn) {
@@ -119,14 +90,14 @@ export async function view(root) {
       rotated ? h("span", { class: "hint block" }, "Replaced by a rotation") : null);
   }
 
-  function row(key, keys, periods, apiNames) {
+  function row(key, keys) {
     const active = key.state === "active";
     return h("tr", { class: active ? null : "inactive", "data-key": key.id },
       h("th", { scope: "row" }, key.name),
       h("td", {}, h("code", { class: "hint-code" }, key.hint)),
       h("td", {}, stateCell(key, keys)),
       h("td", {}, time(key.created_at)),
-      h("td", {}, lastUsed(key, periods, apiNames)),
+      h("td", {}, lastUsed(key)),
       actionsCell(active ? [
         button("Rotate", { "aria-label": `Rotate ${key.name} (${key.hint})`, on: { click: (e) => rotate(key, e.currentTarget) } }),
         button("Revoke", { class: "btn btn-danger", "aria-label": `Revoke ${key.name} (${key.hint})`, on: { click: (e) => revoke(key, e.currentTarget) } }),

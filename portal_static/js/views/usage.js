@@ -64,6 +64,26 @@ export function controls(state, draw, extra = []) {
   return h("div", { class: "toolbar" }, group, extra, refresh);
 }
 
+/** My own latency per API version over the window: requests, errors, p50/p95/p99. */
+async function drawLatency(slot, { granularity, apiId }) {
+  const end = utcToday();
+  const start = addDays(end, -(WINDOWS[granularity].days - 1));
+  const report = await api("/v1/me/analytics", {
+    query: { granularity, api_id: apiId, start: isoDay(start), end: isoDay(end) },
+  });
+  const ms = (x) => (x === null ? "—" : `${fmt.n(x < 10 ? Math.round(x * 10) / 10 : Math.round(x))} ms`);
+  clear(slot,
+    h("h2", { id: "latency-title" }, "Your latency per API"),
+    h("p", { class: "hint" }, `${WINDOWS[granularity].label}: time through the gateway for your own calls (50 %, 95 % and 99 % of them took at most this long; within 5 %).`),
+    table(["API", "Requests", "Errors", "p50", "p95", "p99"],
+      report.apis.map((r) => h("tr", { "data-api": r.api_id },
+        h("th", { scope: "row" }, r.api ? `${r.api} ${r.version}` : r.api_id),
+        h("td", {}, fmt.n(r.requests)),
+        h("td", {}, fmt.n(r.errors)),
+        [r.p50_ms, r.p95_ms, r.p99_ms].map((x) => h("td", {}, ms(x))))),
+      { caption: "Your latency percentiles per API", empty: "No calls in this period." }));
+}
+
 export async function view(root) {
   const [catalog, quotas] = await Promise.all([
     fetchAll("/v1/catalog").catch(() => []),
@@ -72,6 +92,7 @@ export async function view(root) {
   const state = { granularity: "day", apiId: "" };
   const errors = h("div", { "aria-live": "assertive" });
   const slot = h("div", { class: "usage", "aria-live": "polite" }, loading());
+  const latency = h("section", { "aria-labelledby": "latency-title", "data-testid": "my-latency" });
   const apiSelect = h("select", { id: "usage-api" },
     h("option", { value: "" }, "All APIs"),
     catalog.map((a) => h("option", { value: a.id }, `${a.name} ${a.version}`)));
@@ -81,7 +102,7 @@ export async function view(root) {
     await busy(btn, errors, () => drawUsage(slot, {
       path: "/v1/me/usage", query: { api_id: state.apiId }, granularity: state.granularity,
       title: state.apiId ? `Requests to ${apiSelect.selectedOptions[0].textContent}` : "Requests to all APIs",
-    }));
+    }).then(() => drawLatency(latency, state)));
   }
 
   add(root, 
@@ -89,6 +110,6 @@ export async function view(root) {
     h("p", { class: "lead" }, "Calls through the gateway with your keys, by status class (times in UTC). New calls appear within a few seconds."),
     quotas,
     controls(state, draw, [h("span", { class: "field inline" }, h("label", { for: "usage-api" }, "API"), apiSelect)]),
-    errors, slot);
+    errors, slot, latency);
   await draw();
 }
