@@ -418,13 +418,21 @@ def is_failure(status: int) -> bool:
 # --- caching --------------------------------------------------------------------------------
 
 
-def cache_ttl(status: int, headers: Headers, rule: CachePolicy) -> int:
+_CACHE_SAYS = frozenset({"cache-control", "set-cookie", "vary"})
+
+
+def cache_ttl(status: int, headers: Headers, rule: CachePolicy,
+              present: set[str] | None = None) -> int:
     """Seconds a response may be kept (0: not at all). ``no-store`` and ``no-cache`` are
     never kept; ``private`` and ``Set-Cookie`` responses only when the route says
     ``private`` (then per consumer); ``max-age``/``s-maxage`` shorten the route's TTL;
-    ``Vary: *`` is never kept."""
+    ``Vary: *`` is never kept. ``present``: the lower-case names the headers hold, when
+    the caller has them (:func:`header_names`): without any of the three that matter,
+    the route's TTL stands."""
     if status not in (200, 203, 204, 300, 301, 404, 410):
         return 0
+    if present is not None and _CACHE_SAYS.isdisjoint(present):
+        return rule.ttl_seconds
     d: dict[str, str] = {}
     for name, value in headers.items():  # one pass over the headers
         low = name.lower()
@@ -458,7 +466,7 @@ def cache_key(rule: CachePolicy, *, api_id: str, method: str, path: str, query: 
     the chosen request headers, and the consumer unless the route shares entries."""
     parts = [api_id, method, path, query if rule.vary_query else ""]
     for name in rule.vary_headers:
-        parts.append(name + "=" + ",".join(v for k, v in headers if k == name))
+        parts.append(name + "=" + ",".join([v for k, v in headers if k == name]))
     parts.append("*" if rule.shared else consumer)
     return "\x00".join(parts)
 

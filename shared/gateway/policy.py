@@ -39,6 +39,7 @@ from shared.core.policy_rules import (
     Scoped,
     cache_key,
     cache_ttl,
+    header_names,
     is_failure,
     limit_key,
     pick,
@@ -118,6 +119,7 @@ class PolicyLayer:
         self._shared_cache: SharedCache | None = None
         self._breakers: dict[str, BreakerState] = {}
         self._tripped: set[str] = set()  # upstreams whose breaker is open or half-open
+        self._seeds: dict[str, int] = {}  # sticky_seed per consumer (bounded)
         self._lock = threading.Lock()
 
     # --- before credentials ------------------------------------------------------------------
@@ -308,17 +310,16 @@ class PolicyLayer:
             present = t.response(resp.headers)
         if key is not None and p.cache is not None:
             self.metrics.count("CacheMiss")
-            ttl = cache_ttl(resp.status, resp.headers, p.cache)
+            if present is None:
+                present = header_names(resp.headers)
+            ttl = cache_ttl(resp.status, resp.headers, p.cache, present)
             if ttl and v.outcome is Outcome.OK:
                 kept = tuple([(k, val) for k, val in resp.headers.items()
                               if k.lower() not in _OWN])
                 self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
                 if p.cache.shared:
                     self._shared(gw).put(key, now + ttl, now, resp.status, kept, resp.body)
-            if present is None:
-                resp.headers["X-Cache"] = "MISS"
-            else:
-                put_header(resp.headers, present, "X-Cache", "MISS")
+            put_header(resp.headers, present, "X-Cache", "MISS")
         return resp
 
     def _validate(self, gw: Gateway, req: GatewayRequest, v: Verdict,
@@ -388,8 +389,15 @@ class PolicyLayer:
         now = self.clock.now() if brk is not None else 0.0
         chosen = 0
         if len(ups) > 1 or brk is not None:
-            seed = (sticky_seed(v.consumer_id or req.source_ip) if t is not None and t.sticky
-                    else zlib.crc32(v.request_id.encode()))
+            if t is not None and t.sticky:
+                who = v.consumer_id or req.source_ip
+                seed = self._seeds.get(who)
+                if seed is None:
+                    if len(self._seeds) >= 4096:
+                        self._seeds.clear()
+                    seed = self._seeds[who] = sticky_seed(who)
+            else:
+                seed = zlib.crc32(v.request_id.encode())
             if brk is not None and self._tripped:  # some breaker is not closed
                 with self._lock:
                     healthy = [self._breaker(u.url, brk).available(now) for u in ups]

@@ -8,11 +8,12 @@ import itertools
 import pytest
 
 from shared.core.models import Upstream
-from shared.core.policy import Breaker, parse
+from shared.core.policy import Breaker, CachePolicy, parse
 from shared.core.policy_rules import (
     BreakerState,
     CompiledTransform,
     CorsRule,
+    cache_ttl,
     header_names,
     pick,
     pick_from,
@@ -101,3 +102,13 @@ def test_breaker_totals_follow_the_window():
     for t in (19.0, 19.5, 20.0):
         b.record(True, t)
     assert b.state(20.0) == "open" and (b.total, b.fails) == (0, 0)
+
+
+@pytest.mark.parametrize("pairs", [
+    [], [("Content-Type", "a")], [("Cache-Control", "max-age=5")], [("Vary", "*")],
+    [("set-cookie", "a=b")], [("cache-control", "no-store"), ("X", "1")], [("VARY", "Accept")],
+])
+def test_cache_ttl_with_the_names_present_is_cache_ttl(pairs):
+    h = Headers(pairs)
+    for rule in (CachePolicy(30), CachePolicy(30, private=True)):
+        assert cache_ttl(200, h, rule, header_names(h)) == cache_ttl(200, h, rule)
