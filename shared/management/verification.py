@@ -113,14 +113,7 @@ def verify(store: Store, clock: Clock, token: str) -> Account:
     """Mark the account's current address verified; the token is spent."""
     found, before, version = _redeem(store, clock, VERIFY, token)
     after = replace(before, verified_email=before.email)
-    target = audit.Target("account", before.id, before.consumer_id)
-    commit(store, clock, Change(
-        [records.put_account_write(after, if_version=version)],
-        [account_tokens.spent_write(found, clock.now()),
-         audit.write(clock, Actor(before.id, before.role), "account.verify", target,
-                     before=account_view(before), after=account_view(after))],
-    ))
-    return after
+    return _redeemed(store, clock, found, (before, version), after, "account.verify")
 
 
 def request_reset(store: Store, clock: Clock, notifier: Notifier, portal_url: str, *,
@@ -161,11 +154,19 @@ def confirm_reset(store: Store, clock: Clock, passwords: Passwords, *, token: st
                       "unrelated words work well.", field="body.new_password")
     after = replace(before, password_hash=passwords.hash(new_password),
                     session_epoch=before.session_epoch + 1, verified_email=before.email)
+    return _redeemed(store, clock, found, (before, version), after, "account.password-reset")
+
+
+def _redeemed(store: Store, clock: Clock, found: Found, read: tuple[Account, int],
+              after: Account, action: str) -> Account:
+    """The account rewritten under the version it was read at (the primary), then the
+    token spent and the audit entry (follow-ups): one change, whatever the token was for."""
+    before, version = read
     target = audit.Target("account", before.id, before.consumer_id)
     commit(store, clock, Change(
         [records.put_account_write(after, if_version=version)],
         [account_tokens.spent_write(found, clock.now()),
-         audit.write(clock, Actor(before.id, before.role), "account.password-reset", target,
+         audit.write(clock, Actor(before.id, before.role), action, target,
                      before=account_view(before), after=account_view(after))],
     ))
     return after
