@@ -233,14 +233,14 @@ class PolicyLayer:
             v.outcome = Outcome.STORE_UNAVAILABLE
             v.headers["Retry-After"] = "1"
             return False
-        cp, result = counted
+        now, result = counted
         if result.admitted:
             return True
         if rule.shadow:
             self.metrics.count("WouldThrottle")
             v.headers[SHADOW] = "would-throttle"
             return True
-        d = decide(cp, result)
+        d = decide(cl.schedule.counters(now), result)
         quota = d.exceeded is not None and d.exceeded.is_quota
         v.outcome = Outcome.QUOTA_EXCEEDED if quota else Outcome.RATE_LIMITED
         v.headers.update(ratelimit_headers(d.states))

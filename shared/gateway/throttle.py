@@ -12,7 +12,6 @@ from shared.core import ledger
 from shared.core.clock import Clock
 from shared.core.models import Algorithm, Plan
 from shared.core.ratelimit import (
-    CounterPlan,
     Guard,
     HitResult,
     RateDecision,
@@ -85,15 +84,15 @@ class Limiter:
             return Throttled(charged)
         return charged
 
-    def count(self, bucket: str, schedule: Schedule) -> tuple[CounterPlan, HitResult] | None:
+    def count(self, bucket: str, schedule: Schedule) -> tuple[float, HitResult] | None:
         """For a fixed-window, unsharded ``schedule`` whose RateLimit headers no one reads
-        (a policy limit): the hit ``charge`` makes, without rendering headers, and the
-        counters it used (``decide(cp, result)`` is ``charge``'s denial). None: the store
-        is unavailable."""
+        (a policy limit): the hit ``charge`` makes, without rendering headers, and its
+        time (``decide(schedule.counters(now), result)`` is ``charge``'s denial). None:
+        the store is unavailable."""
         now = self.clock.now()
-        cp = schedule.counters(now)
+        slots = schedule._current(now)[2]  # what charge and counters use, this window
         try:
-            return cp, self._ledgered(now)(bucket, cp.slots, (), schedule.cost)
+            return now, self._ledgered(now)(bucket, slots, (), schedule.cost)
         except StoreUnavailable:
             return None
 
