@@ -109,7 +109,7 @@ def _sums(events: list[UsageEvent]) -> dict[str, int | float]:
         if e.key_id and len(e.key_id.encode()) <= MAX_KEY_ID:  # none on the JWT path
             by_key = key_field(e.key_id)
             sums[by_key] = sums.get(by_key, 0) + 1
-    sums.update(_bounded(sketch.counts(e.latency_ms for e in events), MAX_FIELDS - len(sums)))
+    sums.update(bounded(sketch.counts(e.latency_ms for e in events), MAX_FIELDS - len(sums)))
     return sums
 
 
@@ -120,7 +120,7 @@ MAX_FIELDS = 72
 MIN_BUCKETS = 16
 
 
-def _bounded(buckets: dict[str, int], room: int) -> dict[str, int]:
+def bounded(buckets: dict[str, int], room: int) -> dict[str, int]:
     """At most ``max(room, MIN_BUCKETS)`` sketch buckets: past that, the lowest buckets are
     folded into the lowest one kept (DDSketch's "collapsing lowest": the tail percentiles
     stay within the sketch's accuracy; only values below the kept range read high). A

@@ -67,7 +67,8 @@ def _writes(api_id: str, hour: str, chunk: list[UsageEvent]) -> list[Write]:
             "requests": len(evs), "bytes_in": sum(e.bytes_in for e in evs),
             "bytes_out": sum(e.bytes_out for e in evs),
             "latency_ms": round(sum(e.latency_ms for e in evs), 3),
-            **sketch.counts(e.latency_ms for e in evs)}
+            **aggregate.bounded(sketch.counts(e.latency_ms for e in evs),
+                                aggregate.MAX_FIELDS - 4)}  # DynamoDB's 4 KB expression
         fields = {"api_id": api_id, "hour": hour, "route": evs[0].route,
                   "status_class": f"{evs[0].status // 100}xx"}
         writes.append(Increment(pk, sk, deltas, fields=fields))

@@ -90,3 +90,13 @@ def test_a_widely_spread_group_keeps_at_most_max_fields_and_its_tail(store):
     buckets = sketch.merge(agg)
     assert len(buckets) < 100 and sum(buckets.values()) == 100  # folded, never dropped
     assert sketch.quantile(buckets, 0.99) == pytest.approx(latencies[98], rel=0.05)
+
+
+def test_an_analytics_cell_is_bounded_the_same_way(store):
+    latencies = [0.1 * sketch.GAMMA**(i + 0.5) for i in range(100)]
+    record_all(store, [ev(f"r{i}", ms=ms) for i, ms in enumerate(latencies)])
+
+    (cell,) = store.query("ANALYTICS#demo-v2", "H#")
+    buckets = sketch.merge(cell.data)
+    assert len(buckets) + 4 <= MAX_FIELDS and sum(buckets.values()) == 100
+    assert sketch.quantile(buckets, 0.99) == pytest.approx(latencies[98], rel=0.05)
