@@ -31,6 +31,15 @@ def test_as_root_a_missing_chromium_is_installed_from_debian():
     assert "apt-get install -y -qq chromium" in plan
 
 
-def test_the_browser_test_skips_without_root_and_fails_as_root():
-    text = (ROOT / "tests/e2e/test_portal_browser.py").read_text()
-    assert "os.geteuid() != 0" in text and "pytest.skip(" in text and "pytest.fail(" in text
+@pytest.mark.parametrize(("uid", "outcome"), [(1000, "skip"), (0, "fail")])
+def test_the_browser_tests_skip_without_root_and_fail_as_root(monkeypatch, uid, outcome):
+    from _pytest.outcomes import Failed, Skipped
+
+    from tests.e2e import portal_support
+
+    monkeypatch.setattr(portal_support, "CHROMIUM", ROOT / "no-such-chromium")
+    monkeypatch.setattr(portal_support.os, "geteuid", lambda: uid)
+    expected = Skipped if outcome == "skip" else Failed
+    with pytest.raises(expected) as raised, portal_support.chromium():
+        pass
+    assert "sudo apt-get install -y chromium" in str(raised.value)
