@@ -69,16 +69,25 @@ class Headers:
     (AWS: ``cookies`` + comma-joined repeats; Azure and ASGI: one line each).
     """
 
-    __slots__ = ("_pairs",)
+    __slots__ = ("_low", "_pairs")
 
     def __init__(self, pairs: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         items = pairs.items() if isinstance(pairs, Mapping) else pairs
         self._pairs: list[tuple[str, str]] = [(str(k), str(v)) for k, v in items]
+        # each pair's name lower-cased once: lookups and replacements compare these
+        self._low: list[str] = [k.lower() for k, _ in self._pairs]
 
     def __setitem__(self, name: str, value: str) -> None:
         low = name.lower()
-        self._pairs = [(k, v) for k, v in self._pairs if k.lower() != low]
+        if low in self._low:  # replace every value of it (the rare case)
+            self._drop(low)
         self._pairs.append((name, value))
+        self._low.append(low)
+
+    def _drop(self, low: str) -> None:
+        keep = [i for i, n in enumerate(self._low) if n != low]
+        self._pairs = [self._pairs[i] for i in keep]
+        self._low = [self._low[i] for i in keep]
 
     def __getitem__(self, name: str) -> str:
         value = self.get(name)
@@ -87,7 +96,7 @@ class Headers:
         return value
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
+        return isinstance(name, str) and name.lower() in self._low
 
     def __iter__(self) -> Iterator[str]:
         return iter(dict.fromkeys(k for k, _ in self._pairs))
@@ -106,18 +115,18 @@ class Headers:
         return f"Headers({self._pairs!r})"
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        low = name.lower()
-        for k, v in self._pairs:
-            if k.lower() == low:
-                return v
-        return default
+        try:
+            return self._pairs[self._low.index(name.lower())][1]
+        except ValueError:
+            return default
 
     def get_all(self, name: str) -> list[str]:
         low = name.lower()
-        return [v for k, v in self._pairs if k.lower() == low]
+        return [p[1] for n, p in zip(self._low, self._pairs, strict=True) if n == low]
 
     def add(self, name: str, value: str) -> None:
         self._pairs.append((name, value))
+        self._low.append(name.lower())
 
     def update(self, other: Mapping[str, str] | Headers) -> None:
         for k in other:
@@ -126,7 +135,8 @@ class Headers:
     def pop(self, name: str, default: str | None = None) -> str | None:
         found = self.get(name, default)
         low = name.lower()
-        self._pairs = [(k, v) for k, v in self._pairs if k.lower() != low]
+        if low in self._low:
+            self._drop(low)
         return found
 
     def items(self) -> list[tuple[str, str]]:
