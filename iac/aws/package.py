@@ -50,9 +50,10 @@ BOTOCORE_SERVICES = {
 EXCLUDED = {
     "gateway": ("shared/api", "shared/clouds/azure", "shared/adapters/azure_tables.py",
                 "shared/adapters/azure_keys.py", "shared/adapters/sqlite.py",
-                "functions/local", "functions/azure"),
+                "shared/adapters/loop_upstream.py", "functions/local", "functions/azure"),
     "management": ("shared/clouds/azure", "shared/adapters/azure_tables.py",
-                   "shared/adapters/azure_keys.py", "functions/local", "functions/azure"),
+                   "shared/adapters/azure_keys.py", "shared/adapters/loop_upstream.py",
+                   "functions/local", "functions/azure"),
 }
 
 PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp",
