@@ -93,31 +93,14 @@ def upstream_query(query: str, t: Transform) -> str:
     return "&".join(kept)
 
 
-def header_names(headers: Headers) -> set[str]:
-    """The lower-case names present, in one pass: a caller that then sets several headers
-    appends the absent ones (``add``) instead of scanning the list once per name."""
-    # One join, one lower and one split, not a lower per name. A name holding a line
-    # break would only add names that are not there: a set then scans, which is correct.
-    return set("\n".join([k for k, _ in headers.items()]).lower().split("\n"))
-
-
-def put_header(headers: Headers, present: set[str], name: str, value: str) -> None:
-    """``headers[name] = value``, without the scan when ``present`` says it is absent."""
-    low = name.lower()
-    if low in present:
-        headers[name] = value
-    else:
-        headers.add(name, value)
-        present.add(low)
-
-
 class CompiledTransform:
     """A ``transform`` with what only depends on it computed once per route: the header
     name sets, the prefixes, the query names dropped and the pairs appended. Each method
-    gives exactly what the function of the same role above gives (unit-tested)."""
+    gives exactly what the function of the same role above gives (unit-tested); response
+    headers go through :func:`response_headers` (``Headers`` finds a name without a scan)."""
 
     __slots__ = ("add", "drop", "query_pairs", "removed", "renamed", "replaced", "req_ops",
-                 "resp_remove", "resp_rename", "resp_set", "set_pairs", "strip", "transform")
+                 "set_pairs", "strip", "transform")
 
     def __init__(self, t: Transform) -> None:
         self.transform = t
@@ -131,11 +114,6 @@ class CompiledTransform:
         self.add = t.add_prefix.rstrip("/") if t.add_prefix else ""
         self.drop = frozenset({*t.query_remove, *(n for n, _ in t.query_set)})
         self.query_pairs = tuple(f"{n}={v}" for n, v in t.query_set)
-        r = t.response_headers
-        self.resp_remove = () if r is None else tuple((n, n.lower()) for n in r.remove)
-        self.resp_rename = () if r is None else tuple(
-            (old, old.lower(), new, new.lower()) for old, new in r.rename)
-        self.resp_set = () if r is None else r.set
 
     def request(self, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         """:func:`request_headers`: one pass (removed, renamed, replaced), then the set."""
@@ -170,26 +148,6 @@ class CompiledTransform:
         kept = [p for p in query.split("&") if p and p.partition("=")[0] not in drop]
         kept += self.query_pairs
         return "&".join(kept)
-
-    def response(self, headers: Headers) -> set[str]:
-        """:func:`response_headers` in one pass over the headers; returns the lower-case
-        names present afterwards (for the caller's own :func:`put_header`)."""
-        present = header_names(headers)
-        for name, low in self.resp_remove:
-            if low in present:
-                headers.pop(name)
-                present.discard(low)
-        for old, old_low, new, new_low in self.resp_rename:
-            if old_low in present:
-                values = headers.get_all(old)
-                headers.pop(old)
-                present.discard(old_low)
-                for v in values:
-                    headers.add(new, v)
-                present.add(new_low)
-        for name, value in self.resp_set:
-            put_header(headers, present, name, value)
-        return present
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -269,23 +227,12 @@ class CorsRule:
         return h
 
     def decorate(self, headers: Headers, allow: str) -> None:
-        # One pass over the headers (then appends), not one per header set.
-        present = header_names(headers)
-        if "access-control-allow-origin" in present:
-            headers["Access-Control-Allow-Origin"] = allow
-        else:
-            headers.add("Access-Control-Allow-Origin", allow)
+        headers["Access-Control-Allow-Origin"] = allow
         if allow != "*":
             headers.add("Vary", "Origin")
-        if "access-control-expose-headers" in present:
-            headers["Access-Control-Expose-Headers"] = self.expose
-        else:
-            headers.add("Access-Control-Expose-Headers", self.expose)
+        headers["Access-Control-Expose-Headers"] = self.expose
         if self.cors.credentials:
-            if "access-control-allow-credentials" in present:
-                headers["Access-Control-Allow-Credentials"] = "true"
-            else:
-                headers.add("Access-Control-Allow-Credentials", "true")
+            headers["Access-Control-Allow-Credentials"] = "true"
 
 
 # --- limits ---------------------------------------------------------------------------------
@@ -418,21 +365,15 @@ def is_failure(status: int) -> bool:
 # --- caching --------------------------------------------------------------------------------
 
 
-_CACHE_SAYS = frozenset({"cache-control", "set-cookie", "vary"})
-
-
-def cache_ttl(status: int, headers: Headers, rule: CachePolicy,
-              present: set[str] | None = None) -> int:
+def cache_ttl(status: int, headers: Headers, rule: CachePolicy) -> int:
     """Seconds a response may be kept (0: not at all). ``no-store`` and ``no-cache`` are
     never kept; ``private`` and ``Set-Cookie`` responses only when the route says
     ``private`` (then per consumer); ``max-age``/``s-maxage`` shorten the route's TTL;
-    ``Vary: *`` is never kept. ``present``: the lower-case names the headers hold, when
-    the caller has them (:func:`header_names`): without any of the three that matter,
-    the route's TTL stands."""
+    ``Vary: *`` is never kept."""
     if status not in (200, 203, 204, 300, 301, 404, 410):
         return 0
-    if present is not None and _CACHE_SAYS.isdisjoint(present):
-        return rule.ttl_seconds
+    if "cache-control" not in headers and "set-cookie" not in headers and "vary" not in headers:
+        return rule.ttl_seconds  # nothing the answer says shortens the route's TTL
     d: dict[str, str] = {}
     for name, value in headers.items():  # one pass over the headers
         low = name.lower()

@@ -39,12 +39,11 @@ from shared.core.policy_rules import (
     Scoped,
     cache_key,
     cache_ttl,
-    header_names,
     is_failure,
     limit_key,
     pick,
     pick_from,
-    put_header,
+    response_headers,
     scoped,
     sticky_seed,
 )
@@ -287,7 +286,6 @@ class PolicyLayer:
             if invalid is not None:
                 return invalid
         key = None
-        present: set[str] | None = None
         if p.cache is not None and req.method in ("GET", "HEAD"):
             key = cache_key(p.cache, api_id=v.api.id, method=req.method, path=v.rest,
                             query=req.query, headers=req.headers, consumer=v.consumer_id)
@@ -307,19 +305,17 @@ class PolicyLayer:
             rest = t.path(v.rest)
         resp = self._send(gw, out, v, c, rest)
         if t is not None and t.transform.response_headers is not None:
-            present = t.response(resp.headers)
+            response_headers(resp.headers, t.transform.response_headers)
         if key is not None and p.cache is not None:
             self.metrics.count("CacheMiss")
-            if present is None:
-                present = header_names(resp.headers)
-            ttl = cache_ttl(resp.status, resp.headers, p.cache, present)
+            ttl = cache_ttl(resp.status, resp.headers, p.cache)
             if ttl and v.outcome is Outcome.OK:
                 kept = tuple([(k, val) for k, val in resp.headers.items()
                               if k.lower() not in _OWN])
                 self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
                 if p.cache.shared:
                     self._shared(gw).put(key, now + ttl, now, resp.status, kept, resp.body)
-            put_header(resp.headers, present, "X-Cache", "MISS")
+            resp.headers["X-Cache"] = "MISS"
         return resp
 
     def _validate(self, gw: Gateway, req: GatewayRequest, v: Verdict,
