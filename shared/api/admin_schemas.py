@@ -17,11 +17,13 @@ from shared.api.schemas import (
     ConsumerOut,
     Id,
     Name,
+    OverageTierIO,
     PlainText,
     RequestBody,
     Role,
     UsageTotals,
     at,
+    tiers_out,
 )
 from shared.core.models import Consumer, Plan
 from shared.core.policy import to_json
@@ -65,6 +67,9 @@ class PlanCreateIn(RequestBody):
     monthly_fee_cents: Money = 0
     included_requests: Count = 0
     overage_cents_per_1000: Money = 0
+    overage_tiers: list[OverageTierIO] = Field(default_factory=list, max_length=10, description=(
+        "Graduated overage prices (each unit priced at the tier it falls in); when set, "
+        "they replace overage_cents_per_1000. The last tier has no up_to."))
     requires_approval: bool = False
     policies: ScopedPolicyDoc | None = Field(default=None, description=(
         "IP lists and limits for every request of its subscribers, on top of the API's "
@@ -86,6 +91,8 @@ class PlanUpdateIn(RequestBody):
     monthly_fee_cents: Money | None = None
     included_requests: Count | None = None
     overage_cents_per_1000: Money | None = None
+    overage_tiers: list[OverageTierIO] | None = Field(default=None, max_length=10,
+                                                      description="[] clears them.")
     requires_approval: bool | None = None
     policies: ScopedPolicyDoc | None = Field(default=None, description="{} clears them.")
 
@@ -117,17 +124,19 @@ class PlanOut(BaseModel):
     monthly_fee_cents: int
     included_requests: int
     overage_cents_per_1000: int
+    overage_tiers: list[OverageTierIO] = Field(default_factory=list)
     requires_approval: bool
     retired: bool
     policies: ScopedPoliciesIO | None = None
 
     @classmethod
     def of(cls, p: Plan) -> PlanOut:
-        skip = {"apis", "algorithm", "fail_mode", "policies"}
+        skip = {"apis", "algorithm", "fail_mode", "policies", "overage_tiers"}
         fields = {n: getattr(p, n) for n in cls.model_fields if n not in skip}
         return cls(**fields, apis=list(p.apis), algorithm=p.algorithm.value,
-                   fail_mode=p.fail_mode.value,
+                   fail_mode=p.fail_mode.value, overage_tiers=tiers_out(p),
                    policies=out(ScopedPoliciesIO, to_json(p.policies)))
+
 
 
 # --- consumers, subscriptions, accounts, usage, audit ---------------------------------------

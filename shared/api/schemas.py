@@ -235,6 +235,18 @@ class RotatedOut(KeyCreatedOut):
 # --- plans, subscriptions ------------------------------------------------------------------
 
 
+class OverageTierIO(BaseModel):
+    up_to: int | None = Field(default=None, ge=1, le=1_000_000_000_000, description=(
+        "Overage units this tier reaches (counted from the first unit above the included "
+        "requests, cumulative); null on the last tier: no upper bound."))
+    cents_per_1000: int = Field(ge=0, le=1_000_000_000)
+
+
+def tiers_out(p: Plan) -> list[OverageTierIO]:
+    return [OverageTierIO(up_to=t.up_to, cents_per_1000=t.cents_per_1000)
+            for t in p.overage_tiers]
+
+
 class PublicPlanOut(BaseModel):
     id: str
     name: str
@@ -247,12 +259,16 @@ class PublicPlanOut(BaseModel):
     monthly_fee_cents: int
     included_requests: int
     overage_cents_per_1000: int
+    overage_tiers: list[OverageTierIO] = Field(
+        default_factory=list, description="Graduated overage prices; when present they "
+        "replace overage_cents_per_1000.")
     requires_approval: bool
 
     @classmethod
     def of(cls, p: Plan) -> PublicPlanOut:
-        fields = {name: getattr(p, name) for name in cls.model_fields if name != "apis"}
-        return cls(**fields, apis=list(p.apis))
+        skip = {"apis", "overage_tiers"}
+        fields = {name: getattr(p, name) for name in cls.model_fields if name not in skip}
+        return cls(**fields, apis=list(p.apis), overage_tiers=tiers_out(p))
 
 
 class SubscribeIn(RequestBody):

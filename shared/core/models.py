@@ -41,6 +41,15 @@ class FailMode(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class OverageTier:
+    """Overage units up to ``up_to`` (counted from the first unit above the included ones,
+    cumulative; None: no upper bound) cost ``cents_per_1000`` per 1,000 units."""
+
+    up_to: int | None
+    cents_per_1000: int
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A tier: limits, quotas, price and the APIs (by name, all versions) it grants."""
 
@@ -57,6 +66,8 @@ class Plan:
     monthly_fee_cents: int = 0
     included_requests: int = 0
     overage_cents_per_1000: int = 0
+    # Graduated overage prices; when set they replace overage_cents_per_1000 (billing.md).
+    overage_tiers: tuple[OverageTier, ...] = ()
     requires_approval: bool = False
     retired: bool = False
     description: str = ""
@@ -234,4 +245,5 @@ _ENUMS: dict[str, type[Enum]] = {
     e.__name__: e
     for e in (Lifecycle, Algorithm, FailMode, ConsumerStatus, KeyState, SubscriptionStatus)
 }
-_NESTED.update({(Api, "upstreams"): Upstream, (Api, "routes"): Route})
+_NESTED.update({(Api, "upstreams"): Upstream, (Api, "routes"): Route,
+                (Plan, "overage_tiers"): OverageTier})

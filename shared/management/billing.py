@@ -89,8 +89,7 @@ def plan_events(store: Store, consumer_id: str, since: float) -> list[core.PlanE
 
 
 def price_of(plan: Plan) -> core.Price:
-    tiers = tuple(core.Tier(t.up_to, t.cents_per_1000)
-                  for t in getattr(plan, "overage_tiers", ()) or ())
+    tiers = tuple(core.Tier(t.up_to, t.cents_per_1000) for t in plan.overage_tiers)
     if tiers:
         return core.Price(plan.monthly_fee_cents, plan.included_requests, tiers)
     return core.flat(plan.monthly_fee_cents, plan.included_requests,

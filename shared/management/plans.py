@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from shared.core.clock import Clock
-from shared.core.models import Algorithm, FailMode, Plan, to_dict
+from shared.core.models import Algorithm, FailMode, OverageTier, Plan, to_dict
 from shared.core.policy import SCOPED, PolicyError, parse
 from shared.management import audit, records
 from shared.management.changes import Change
@@ -38,12 +38,41 @@ def _typed(fields: dict[str, Any]) -> dict[str, Any]:
             out[name] = enum(out[name])
     if "apis" in out:
         out["apis"] = tuple(dict.fromkeys(out["apis"]))
+    if "overage_tiers" in out:  # [] clears them (back to overage_cents_per_1000)
+        out["overage_tiers"] = _tiers(out["overage_tiers"])
     if "policies" in out:  # IP lists and limits for its subscribers; {} clears them
         try:
             out["policies"] = parse(out["policies"], kinds=SCOPED)
         except PolicyError as e:
             raise Invalid(e.message, field=f"body.{e.field}") from None
     return out
+
+
+#: More tiers than this is a price list no developer reads.
+MAX_TIERS = 10
+
+
+def _tiers(raw: list[dict[str, Any]]) -> tuple[OverageTier, ...]:
+    """Graduated overage tiers: bounds strictly increasing, only the last one unbounded
+    (so every overage unit has a price)."""
+    tiers = tuple(OverageTier(t.get("up_to"), int(t["cents_per_1000"])) for t in raw)
+    if len(tiers) > MAX_TIERS:
+        raise Invalid(f"At most {MAX_TIERS} overage tiers.", field="body.overage_tiers")
+    previous = 0
+    for i, tier in enumerate(tiers):
+        last = i == len(tiers) - 1
+        if tier.up_to is None and not last:
+            raise Invalid("Only the last overage tier may have no up_to (no upper bound).",
+                          field=f"body.overage_tiers.{i}.up_to")
+        if tier.up_to is not None and tier.up_to <= previous:
+            raise Invalid(f"Each tier's up_to must be above the one before it ({previous}).",
+                          field=f"body.overage_tiers.{i}.up_to")
+        if last and tier.up_to is not None:
+            raise Invalid("The last overage tier must have no up_to, so that every unit "
+                          "above the included requests has a price.",
+                          field=f"body.overage_tiers.{i}.up_to")
+        previous = tier.up_to or previous
+    return tiers
 
 
 def _check_apis(store: Store, apis: tuple[str, ...]) -> None:

@@ -17,7 +17,18 @@ export function priceLines(plan) {
   const fee = plan.monthly_fee_cents ? `${fmt.cents(plan.monthly_fee_cents)} / month` : "No charge";
   const lines = [];
   if (plan.included_requests) lines.push(`${fmt.n(plan.included_requests)} requests a month included`);
-  if (plan.overage_cents_per_1000) lines.push(`then ${fmt.cents(plan.overage_cents_per_1000)} per 1,000 requests`);
+  const tiers = plan.overage_tiers || [];
+  if (tiers.length) {
+    // graduated: each request above the included ones priced at the tier it falls in
+    let from = 0;
+    for (const t of tiers) {
+      const span = t.up_to == null ? `beyond ${fmt.n(from)} over` : `${fmt.n(from + 1)}–${fmt.n(t.up_to)} over`;
+      lines.push(`then ${fmt.cents(t.cents_per_1000)} per 1,000 requests (${span})`);
+      from = t.up_to ?? from;
+    }
+  } else if (plan.overage_cents_per_1000) {
+    lines.push(`then ${fmt.cents(plan.overage_cents_per_1000)} per 1,000 requests`);
+  }
   return { fee, lines };
 }
 

@@ -121,3 +121,24 @@ def test_unknown_consumer_404_and_malformed_period_422(h):
     for bad in ("2026-13", "202601", "2026-1"):
         resp = h.client.get(f"/v1/me/billing/statement?period={bad}", headers=dev.headers)
         assert resp.status_code == 422, bad
+
+
+def test_graduated_overage_tiers_set_on_the_plan_price_each_unit_at_its_tier_200(h):
+    api = h.create_api()
+    h.publish(api["id"])
+    tiers = [{"up_to": 1000, "cents_per_1000": 100}, {"up_to": None, "cents_per_1000": 50}]
+    plan = h.create_plan("Tiered", included_requests=100, overage_tiers=tiers)
+    assert plan["overage_tiers"] == tiers
+    public = {p["id"]: p for p in h.ok("GET", "/v1/plans")["items"]}
+    assert public[plan["id"]]["overage_tiers"] == tiers  # developers see the price list
+    dev = h.signup()
+    h.subscribe(dev, plan["id"])
+    use(h, dev.consumer_id, api["id"], T0 + 3600, 3100)
+
+    st = h.ok("GET", "/v1/me/billing/preview", headers=login(h, dev))
+
+    [line] = st["lines"]
+    # 3,000 over: the first 1,000 at 1.00 per 1,000, the other 2,000 at 0.50 per 1,000
+    assert (line["overage_units"], line["overage_cents"]) == (3000, 100 + 100)
+    assert line["tiers"] == [{"up_to": 1000, "cents_per_1000": 100},
+                             {"up_to": None, "cents_per_1000": 50}]

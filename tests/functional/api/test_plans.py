@@ -1,5 +1,7 @@
 """Plans: tiers, prices, the APIs they grant; a plan in use is retired, not deleted."""
 
+import pytest
+
 from shared.core.models import Plan
 from shared.management.plans import monthly_charge_cents
 from tests.functional.api.harness import ADMIN
@@ -119,3 +121,27 @@ def test_a_new_plan_takes_the_deployment_default_fail_mode_201():
         h.create_api("demo")
         assert h.create_plan("Lenient")["fail_mode"] == "open"
         assert h.create_plan("Strict", fail_mode="closed")["fail_mode"] == "closed"
+
+
+@pytest.mark.parametrize(("tiers", "where"), [
+    ([{"up_to": 1000, "cents_per_1000": 1}], "body.overage_tiers.0.up_to"),  # last is bounded
+    ([{"up_to": None, "cents_per_1000": 1}, {"up_to": None, "cents_per_1000": 1}],
+     "body.overage_tiers.0.up_to"),
+    ([{"up_to": 500, "cents_per_1000": 1}, {"up_to": 500, "cents_per_1000": 1},
+      {"up_to": None, "cents_per_1000": 1}], "body.overage_tiers.1.up_to"),
+])
+def test_overage_tiers_out_of_order_or_unbounded_midway_are_422_naming_the_tier(h, tiers, where):
+    resp = h.client.post("/v1/admin/plans", headers=ADMIN,
+                         json={"name": "Bad", "overage_tiers": tiers})
+    assert resp.status_code == 422, resp.text
+    assert where in resp.text
+    assert all(p["name"] != "Bad" for p in h.admin("GET", "/v1/admin/plans")["items"])
+
+
+def test_overage_tiers_are_patched_and_cleared_with_an_empty_list_200(h):
+    plan = h.create_plan("Gold", apis=())
+    tiers = [{"up_to": 10, "cents_per_1000": 9}, {"up_to": None, "cents_per_1000": 3}]
+    assert h.admin("PATCH", f"/v1/admin/plans/{plan['id']}",
+                   json={"overage_tiers": tiers})["overage_tiers"] == tiers
+    assert h.admin("PATCH", f"/v1/admin/plans/{plan['id']}",
+                   json={"overage_tiers": []})["overage_tiers"] == []
