@@ -9,15 +9,12 @@ gateway's HTTP client costs nothing at cold start.
 
 from __future__ import annotations
 
-import time
-
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from shared.adapters.attempts import attempt_timeout, attempts_of
 from shared.ports import UpstreamFailure, UpstreamRequest, UpstreamResponse, UpstreamTimeout
-
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 class HttpUpstream:
@@ -25,13 +22,9 @@ class HttpUpstream:
         self._pool = pool or urllib3.PoolManager(num_pools=50, maxsize=64, block=False)
 
     def send(self, request: UpstreamRequest) -> UpstreamResponse:
-        attempts = 1 + (request.retries if request.method in _IDEMPOTENT else 0)
+        attempts = attempts_of(request)
         for attempt in range(attempts):
-            timeout = request.timeout
-            if request.deadline is not None:
-                timeout = min(timeout, request.deadline - time.monotonic())
-                if timeout <= 0:
-                    raise UpstreamTimeout("the time budget ran out before this attempt")
+            timeout = attempt_timeout(request)
             try:
                 resp = self._pool.request(
                     request.method,

@@ -23,13 +23,13 @@ import asyncio
 import contextlib
 import ssl
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import greenlet
 import httptools
 
+from shared.adapters.attempts import IDEMPOTENT, attempt_timeout, attempts_of
 from shared.ports import (
     Upstream,
     UpstreamFailure,
@@ -40,7 +40,6 @@ from shared.ports import (
 
 T = TypeVar("T")
 
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # Content-Length even when empty
 _MAX_IDLE = 64  # idle keep-alive connections kept per origin
 
@@ -414,14 +413,10 @@ class AsyncHttpClient:
         origin, host, target = _split(request.url)
         method = request.method
         data = _encode(method, target, host, request.headers, request.body)
-        idempotent = method in _IDEMPOTENT
-        attempts = 1 + (request.retries if idempotent else 0)
+        idempotent = method in IDEMPOTENT
+        attempts = attempts_of(request)
         for attempt in range(attempts):
-            timeout = request.timeout
-            if request.deadline is not None:
-                timeout = min(timeout, request.deadline - time.monotonic())
-                if timeout <= 0:
-                    raise UpstreamTimeout("the time budget ran out before this attempt")
+            timeout = attempt_timeout(request)
             try:
                 return await self._attempt(origin, data, method == "HEAD", idempotent, timeout)
             except TimeoutError as exc:
