@@ -9,13 +9,14 @@ item under its version too, so "not in use" cannot race with a new subscription.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
+from shared.core import billing as core
 from shared.core.clock import Clock
 from shared.core.models import Algorithm, FailMode, OverageTier, Plan, to_dict
 from shared.core.policy import SCOPED, PolicyError, parse
 from shared.management import audit, records
+from shared.management.billing import price_of
 from shared.management.changes import Change
 from shared.management.entities import Actor, new_id
 from shared.management.errors import Conflict, Invalid, NotFound, commit
@@ -26,9 +27,11 @@ _ENUM_FIELDS = {"algorithm": Algorithm, "fail_mode": FailMode}
 
 
 def monthly_charge_cents(plan: Plan, requests: int) -> int:
-    """Flat monthly fee plus overage per started 1,000 calls above the included amount."""
-    over = max(0, requests - plan.included_requests)
-    return plan.monthly_fee_cents + math.ceil(over / 1000) * plan.overage_cents_per_1000
+    """A whole month on ``plan`` with ``requests`` units: the statement's own math (fee,
+    allowance, overage priced per tier, exact and rounded half up once; docs/billing.md)."""
+    month = 30 * 86_400  # any length: a whole period prorates nothing
+    c = core.charge(price_of(plan), month, requests, month)
+    return c.total_cents
 
 
 def _typed(fields: dict[str, Any]) -> dict[str, Any]:

@@ -104,14 +104,14 @@ def test_plan_becomes_deletable_once_its_last_subscription_is_cancelled_204(h):
     assert resp.status_code == 204
 
 
-def test_price_is_a_flat_fee_plus_overage_per_started_thousand_calls():
+def test_a_months_price_is_the_statements_math_fee_plus_exact_overage():
     plan = Plan("p", "Pro", monthly_fee_cents=4900, included_requests=1000,
                 overage_cents_per_1000=50)
 
     assert monthly_charge_cents(plan, 900) == 4900
     assert monthly_charge_cents(plan, 1000) == 4900
-    assert monthly_charge_cents(plan, 1001) == 4950
-    assert monthly_charge_cents(plan, 3000) == 4900 + 2 * 50
+    assert monthly_charge_cents(plan, 1010) == 4900 + 1  # 10 over: 0.5 c, rounded half up
+    assert monthly_charge_cents(plan, 3000) == 4900 + 100  # 2,000 over at 0.05 c each
 
 
 def test_a_new_plan_takes_the_deployment_default_fail_mode_201():
