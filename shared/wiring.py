@@ -18,6 +18,7 @@ from shared.settings import JwtIssuerConfig, Settings, SettingsError
 
 if TYPE_CHECKING:  # the gateway functions import this module: no exporter code at cold start
     from shared.core.usage_export import UsageExporter
+    from shared.management.jobs import Job
 
 
 def build_store(settings: Settings, clock: Clock | None = None) -> Store:
@@ -182,3 +183,12 @@ def build_exporter(settings: Settings) -> UsageExporter | None:
     from shared.adapters.openmeter_exporter import OpenMeterExporter
 
     return OpenMeterExporter(settings.export_url, settings.export_token)
+
+
+def scheduled_jobs(settings: Settings) -> tuple[Job, ...]:
+    """The scheduled jobs of this deployment: ``jobs.JOBS``, plus the hourly usage export
+    when ``TOLLWAY_EXPORT_URL`` is set. Every host that runs jobs (the AWS jobs function,
+    the Azure worker's timers, the local stack) takes them from here."""
+    from shared.management import jobs
+
+    return jobs.with_export(build_exporter(settings), settings.export_source)

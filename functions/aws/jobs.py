@@ -22,7 +22,7 @@ from shared.clouds.aws.metrics import PowertoolsMetrics
 from shared.core.clock import Clock, SystemClock
 from shared.management import jobs
 from shared.ports import Store
-from shared.wiring import build_exporter, build_store, notifier_for
+from shared.wiring import build_store, notifier_for, scheduled_jobs
 
 logger = rt.logger("jobs")
 metrics = PowertoolsMetrics("jobs")
@@ -30,7 +30,7 @@ settings = rt.settings()
 clock: Clock = SystemClock()
 store: Store = build_store(settings, clock)
 #: JOBS, plus the hourly usage export when TOLLWAY_EXPORT_URL is set (docs/billing.md).
-scheduled = jobs.with_export(build_exporter(settings), settings.export_source)
+scheduled = scheduled_jobs(settings)
 
 
 @logger.inject_lambda_context(clear_state=True)

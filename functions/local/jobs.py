@@ -17,7 +17,7 @@ from shared.core.clock import Clock
 from shared.management import jobs
 from shared.ports import Store
 from shared.settings import Settings
-from shared.wiring import build_exporter, notifier_for
+from shared.wiring import notifier_for, scheduled_jobs
 
 log = logging.getLogger("tollway.jobs")
 
@@ -29,9 +29,8 @@ def run_hourly(settings: Settings, store: Store, clock: Clock) -> dict[str, Any]
     """One hourly run: the report of ``jobs.run_due``, or None when it could not even
     start (logged). Never raises."""
     try:
-        scheduled = jobs.with_export(build_exporter(settings), settings.export_source)
         return jobs.run_due(store, clock, notifier_for(settings, store, clock),
-                            cadence=jobs.HOURLY, jobs=scheduled)
+                            cadence=jobs.HOURLY, jobs=scheduled_jobs(settings))
     except Exception:
         log.exception("hourly jobs could not run")
         return None

@@ -45,7 +45,7 @@ from shared.core.models import UsageEvent
 from shared.management import jobs as scheduled
 from shared.metering import analytics
 from shared.ports import Store
-from shared.wiring import build_exporter, build_store, notifier_for
+from shared.wiring import build_store, notifier_for, scheduled_jobs
 
 log = runtime.logger("worker")
 metrics = LogMetrics("worker")
@@ -53,7 +53,7 @@ settings = runtime.settings()
 clock: Clock = SystemClock()
 store: Store = build_store(settings, clock)
 #: The scheduled jobs, plus the hourly usage export when TOLLWAY_EXPORT_URL is set.
-hourly_jobs = scheduled.with_export(build_exporter(settings), settings.export_source)
+hourly_jobs = scheduled_jobs(settings)
 
 PURGE_PAGE = 1000
 PURGE_BUDGET = 120.0  # seconds of purging per timer run; the rest waits for the next run
