@@ -76,15 +76,19 @@ sys.stderr.write(f"BENCH_SECONDS {dt}\\n")
 """,
 }
 
-#: Counts the DynamoDB calls of one child (botocore's event hook), after its answer.
+#: Counts the DynamoDB calls of one child, after its answer: botocore's (the baseline) and
+#: the store's own client's (shared/adapters/dynamodb_http.py), each request sent.
 _COUNT = """
 import botocore.client
+import shared.adapters.dynamodb_http as _wire
 _n = [0]
-_orig = botocore.client.BaseClient._make_api_call
-def _counted(self, *a, **kw):
-    _n[0] += 1
-    return _orig(self, *a, **kw)
-botocore.client.BaseClient._make_api_call = _counted
+def _counting(orig):
+    def counted(self, *a, **kw):
+        _n[0] += 1
+        return orig(self, *a, **kw)
+    return counted
+botocore.client.BaseClient._make_api_call = _counting(botocore.client.BaseClient._make_api_call)
+_wire.DynamoHttpClient._send = _counting(_wire.DynamoHttpClient._send)
 import atexit
 atexit.register(lambda: sys.stderr.write(f"DDBCALLS {_n[0]}\\n"))
 """

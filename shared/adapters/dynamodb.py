@@ -24,10 +24,15 @@ ttl``. ``ReturnValues=ALL_NEW`` answers an admitted hit and
 ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` a denied one: one round trip either way
 (moto supports it; with an emulator that does not, a denial costs one consistent GetItem).
 
-Retries: the SDK's "standard" mode, at most ``max_attempts`` tries per call (the first one
-included) with one-second timeouts: never minutes on the request path. A ``hit`` retried
-after a read timeout may count twice, which denies early rather than admitting too much.
-Every botocore error leaves as ``StoreUnavailable``.
+The wire: without a client, the store sends its calls with
+:class:`~shared.adapters.dynamodb_http.DynamoHttpClient` (DynamoDB's JSON protocol, SigV4,
+no botocore: a fraction of botocore's CPU per call and of its cold start). A botocore
+client can be given instead (tests on in-process moto); both raise the same errors here.
+
+Retries: at most ``max_attempts`` tries per call (the first one included) with one-second
+timeouts and pauses of tens of milliseconds: never minutes on the request path. A ``hit``
+retried after a read timeout may count twice, which denies early rather than admitting
+too much. Every failed call leaves as ``StoreUnavailable``.
 
 Transaction conflicts (``TransactionConflict``: another transaction held one of the items,
 e.g. two metering batches adding to one hot hourly aggregate) are retried after a jittered,
@@ -46,10 +51,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-import botocore.session
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
+from shared.adapters.dynamodb_http import (
+    BotocoreClient,
+    DynamoError,
+    DynamoHttpClient,
+    ServiceError,
+)
 from shared.core.clock import Clock, SystemClock
 from shared.core.ratelimit import Guard, HitResult, Slot
 from shared.ports import (
@@ -73,8 +80,13 @@ _BUCKETS_REMEMBERED = 4096
 def make_client(
     *, max_attempts: int = 2, connect_timeout: float = 1.0, read_timeout: float = 1.0, **kw: Any
 ) -> Any:
-    """A low-level client making at most ``max_attempts`` tries per call (first included)
-    with short timeouts; ``kw`` goes to ``client()`` (endpoint_url, region_name, ...)."""
+    """A botocore low-level client (table set-up, tools) making at most ``max_attempts``
+    tries per call (first included) with short timeouts; ``kw`` goes to ``client()``
+    (endpoint_url, region_name, ...). The store's own calls go through
+    :class:`~shared.adapters.dynamodb_http.DynamoHttpClient` instead."""
+    import botocore.session
+    from botocore.config import Config
+
     config = Config(
         # total_max_attempts counts the first try; plain "max_attempts" would mean retries.
         retries={"total_max_attempts": max_attempts, "mode": "standard"},
@@ -91,7 +103,10 @@ def make_client(
 
 
 def create_table(client: Any, table_name: str) -> None:
-    """Create the table (on demand, ``pk``/``sk`` strings, TTL on ``ttl``) unless it exists."""
+    """Create the table (on demand, ``pk``/``sk`` strings, TTL on ``ttl``) unless it exists;
+    ``client`` is a botocore client (:func:`make_client`)."""
+    from botocore.exceptions import ClientError
+
     keys = (("pk", "HASH"), ("sk", "RANGE"))
     try:
         client.create_table(
@@ -227,7 +242,7 @@ class _Refused(Exception):
         self.failed, self.item = failed, item
 
 
-def _cancelled(e: ClientError) -> _Refused | None:
+def _cancelled(e: ServiceError) -> _Refused | None:
     """The failed conditions of a cancelled transaction; None when it failed for another
     reason (throttling, validation) that only the backend can fix."""
     if (reasons := e.response.get("CancellationReasons")) is not None:
@@ -258,10 +273,13 @@ class DynamoStore:
         self._table = table_name
         self._sleep = sleep  # the pause after a transaction conflict (tests record it)
         self._owned = client is None
-        # Without a client, one is built on first use: loading botocore's DynamoDB model
-        # costs ~100 ms, which a function that never reaches the store (a denial before any
-        # lookup, a health check) should not pay at import.
-        self._given = client
+        # Without a client, one is built on first use (reading the environment's region and
+        # credentials), so a function that never reaches the store pays nothing for it.
+        self._given: Any = (
+            client
+            if client is None or isinstance(client, DynamoHttpClient)
+            else BotocoreClient(client)
+        )
         self._client_kw: dict[str, Any] = {
             "max_attempts": max_attempts,
             "connect_timeout": connect_timeout,
@@ -279,7 +297,7 @@ class DynamoStore:
         if self._given is None:
             with self._client_lock:
                 if self._given is None:
-                    self._given = make_client(**self._client_kw)
+                    self._given = DynamoHttpClient(**self._client_kw)
         return self._given
 
     def close(self) -> None:
@@ -292,15 +310,15 @@ class DynamoStore:
         try:
             answer: dict[str, Any] = getattr(self._client, op)(**kw)
             return answer
-        except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "")
+        except ServiceError as e:
+            code = e.code
             if code == "ConditionalCheckFailedException":
                 raise _Refused([0], e.response.get("Item")) from None
             if code == "TransactionCanceledException" and (refused := _cancelled(e)):
                 raise refused from None
             raise StoreUnavailable(f"DynamoDB {op}: {code or e}") from e
-        except BotoCoreError as e:
-            raise StoreUnavailable(f"DynamoDB {op}: {type(e).__name__}") from e
+        except DynamoError as e:
+            raise StoreUnavailable(f"DynamoDB {op}: {e}") from e
 
     def _raw(self, pk: str, sk: str) -> AV | None:
         item: AV | None = self._call("get_item", Key=_key(pk, sk), ConsistentRead=True).get("Item")

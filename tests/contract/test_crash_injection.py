@@ -44,7 +44,7 @@ from shared.management.upstreams import UpstreamPolicy
 
 PERMISSIVE = UpstreamPolicy(allow_private=True)
 
-# Every backend of the contract suite but the HTTP one (the same adapter as dynamodb-moto,
+# Every backend of the contract suite but the HTTP one (the same store logic as dynamodb-moto,
 # and several hundred sequential round trips per action through a serialised server).
 SKIP = {"dynamodb-server"}
 

@@ -28,6 +28,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from shared.adapters.dynamodb import DynamoStore, create_table
+from shared.adapters.dynamodb_http import DynamoHttpClient, TransportError
 from shared.core.clock import ManualClock
 from shared.core.models import Algorithm
 from shared.core.ratelimit import Guard, Limit, Slot, Unit, decide, plan_counters
@@ -143,7 +144,8 @@ def test_transport_errors_become_store_unavailable(offline, clock, operation, er
     with pytest.raises(StoreUnavailable) as raised:
         OPERATIONS[operation][1](store, clock.now())
 
-    assert isinstance(raised.value.__cause__, BotoCoreError)
+    assert isinstance(raised.value.__cause__, TransportError)
+    assert isinstance(raised.value.__cause__.__cause__, BotoCoreError)
 
 
 @pytest.fixture
@@ -188,9 +190,10 @@ def test_store_built_without_a_client_has_a_short_retry_budget_and_timeouts(monk
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     store = DynamoStore(TABLE, max_attempts=2, connect_timeout=0.5, read_timeout=0.75)
     try:
-        config = store._client.meta.config
-        assert config.retries == {"total_max_attempts": 2, "mode": "standard"}
-        assert (config.connect_timeout, config.read_timeout) == (0.5, 0.75)
+        wire = store._client
+        assert isinstance(wire, DynamoHttpClient)  # its own client, not botocore
+        assert wire.max_attempts == 2
+        assert (wire.connect_timeout, wire.read_timeout) == (0.5, 0.75)
     finally:
         store.close()
 
@@ -226,7 +229,7 @@ def test_unresponsive_endpoint_is_unavailable_within_the_timeout(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     store = DynamoStore(TABLE, None, clock, max_attempts=1, connect_timeout=0.3, read_timeout=0.3)
     try:
-        assert store._client is not None  # built first: loading botocore's model is not I/O
+        assert store._client is not None  # built first: reading the environment is not I/O
         started = time.monotonic()
 
         # WHEN it is used, THEN it fails fast with StoreUnavailable
@@ -234,7 +237,7 @@ def test_unresponsive_endpoint_is_unavailable_within_the_timeout(
             OPERATIONS[operation][1](store, clock.now())
 
         assert time.monotonic() - started < 5, "the request timeouts were not applied"
-        assert isinstance(raised.value.__cause__, BotoCoreError)
+        assert isinstance(raised.value.__cause__, TransportError)
     finally:
         store.close()
 

@@ -1,4 +1,5 @@
-"""Contract backend: a DynamoDB-compatible server in its own process, over real HTTP.
+"""Contract backend: a DynamoDB-compatible server in its own process, over real HTTP,
+spoken to by the store's own client (``DynamoHttpClient``), as in a deployment.
 
 The server is moto's DynamoDB app (``pip`` installs it with the dev extras) behind
 werkzeug's threaded HTTP server on 127.0.0.1 and a port the kernel picks. It is started once
@@ -34,6 +35,7 @@ import boto3
 from botocore.config import Config
 
 from shared.adapters.dynamodb import DynamoStore, create_table
+from shared.adapters.dynamodb_http import DynamoHttpClient
 from shared.core.clock import Clock
 
 NAME = "dynamodb-server"
@@ -117,7 +119,22 @@ def make(clock: Clock, tmp_path) -> Iterator[DynamoStore]:
     table = f"tollway-{uuid.uuid4().hex[:12]}"
     try:
         create_table(client, table)
-        yield DynamoStore(table, client, clock)
+        # The store talks to the server as a deployed function does: its own client
+        # (DynamoDB's JSON protocol, no botocore); dynamodb-moto covers a botocore client.
+        wire = DynamoHttpClient(
+            endpoint_url=endpoint(),
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            max_attempts=1,  # a lost or repeated request must show up as a failure here
+            connect_timeout=10,
+            read_timeout=30,
+            max_pool_connections=64,
+        )
+        try:
+            yield DynamoStore(table, wire, clock)
+        finally:
+            wire.close()
     finally:
         try:
             client.delete_table(TableName=table)

@@ -16,6 +16,7 @@ import copy
 import gzip
 import importlib
 import json
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -248,6 +249,22 @@ def world(monkeypatch: pytest.MonkeyPatch, handlers: dict[str, ModuleType]) -> I
 
 
 @pytest.fixture
+def deployed_table(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh table on moto's DynamoDB server (real HTTP) for a handler module that builds
+    its store from the environment, as deployed: that store speaks DynamoDB's protocol with
+    its own client (shared/adapters/dynamodb_http.py), which in-process moto cannot see.
+    ``AWS_ENDPOINT_URL_DYNAMODB`` points botocore there too (in-process moto lets a request
+    to an endpoint that is not AWS's through), so ``make_client`` creates the table there."""
+    from tests.contract.backends.dynamodb_server import endpoint
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint())
+    name = f"tollway-{uuid.uuid4().hex[:12]}"
+    create_table(make_client(region_name="us-east-1"), name)
+    monkeypatch.setenv("TOLLWAY_TABLE", name)
+    return name
+
+
+@pytest.fixture
 def ctx() -> LambdaContext:
     return LambdaContext()
 
@@ -269,9 +286,7 @@ def emf_metrics(out: str) -> Counter[str]:
     return total
 
 
-def awslogs(
-    messages: list[str], log_group: str = "/tollway/dev/router"
-) -> dict[str, Any]:
+def awslogs(messages: list[str], log_group: str = "/tollway/dev/router") -> dict[str, Any]:
     """A CloudWatch Logs subscription event carrying ``messages`` as log events, as the
     template's ``UsageFromRouter`` filter delivers them (Stage dev): only messages that
     match its pattern are delivered, so others are refused here."""

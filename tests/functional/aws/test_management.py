@@ -12,18 +12,18 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from shared.adapters.dynamodb import DynamoStore, create_table, make_client
+from shared.adapters.dynamodb import DynamoStore
 from shared.clouds.aws import runtime as _runtime
 from shared.management import records
 from shared.settings import SettingsError
-from tests.functional.aws.conftest import TABLE, catalog, event
+from tests.functional.aws.conftest import catalog, event
 
 ADMIN = "a" * 48
 SESSION = "s" * 64
 
 
 @pytest.fixture
-def management(monkeypatch):
+def management(monkeypatch, deployed_table):
     for k in ("TOLLWAY_ADMIN_TOKEN", "TOLLWAY_SESSION_KEYS", "TOLLWAY_JWT_ISSUERS"):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -36,13 +36,10 @@ def management(monkeypatch):
             Name="session",
             SecretString=json.dumps({"TOLLWAY_SESSION_KEYS": SESSION, "PATH": "/evil"}),
         )["ARN"]
-        client = make_client(region_name="us-east-1")
-        create_table(client, TABLE)
         records.save_unaudited(
-            DynamoStore(TABLE, client), [records.put_api_write(a) for a in catalog()]
+            DynamoStore(deployed_table), [records.put_api_write(a) for a in catalog()]
         )
         monkeypatch.setenv("TOLLWAY_STORE", "dynamodb")
-        monkeypatch.setenv("TOLLWAY_TABLE", TABLE)
         monkeypatch.setenv("TOLLWAY_SECRET_IDS", f"{admin},{session}")
         sys.modules.pop("functions.aws.management", None)
         yield importlib.import_module("functions.aws.management")

@@ -12,10 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from shared.adapters.dynamodb import create_table, make_client
 from shared.clouds.aws import origin
 from tests.functional.aws.test_fixtures import resources
-from tests.functional.aws.test_management import ADMIN, SESSION, TABLE, http
+from tests.functional.aws.test_management import ADMIN, SESSION, http
 
 SECRET = "o" * 48
 EDGE = "130.176.1.10"  # a CloudFront edge: what API Gateway sees as sourceIp
@@ -23,7 +22,7 @@ PASSWORD = "Correct-Horse-Battery-9"
 
 
 @pytest.fixture
-def management(monkeypatch):
+def management(monkeypatch, deployed_table):
     for k in ("TOLLWAY_ADMIN_TOKEN", "TOLLWAY_SESSION_KEYS", "TOLLWAY_ORIGIN_SECRET"):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -35,9 +34,7 @@ def management(monkeypatch):
                                      ("session", "TOLLWAY_SESSION_KEYS", SESSION),
                                      ("origin", "TOLLWAY_ORIGIN_SECRET", SECRET))
         ]
-        create_table(make_client(region_name="us-east-1"), TABLE)
         monkeypatch.setenv("TOLLWAY_STORE", "dynamodb")
-        monkeypatch.setenv("TOLLWAY_TABLE", TABLE)
         monkeypatch.setenv("TOLLWAY_SECRET_IDS", ",".join(ids))
         sys.modules.pop("functions.aws.management", None)
         yield importlib.import_module("functions.aws.management")
