@@ -4,24 +4,43 @@ Why it is built this way:
 
 * **WAL journal** — readers never block the writer and the writer never blocks readers, so
   ``get``/``query`` run concurrently with ``hit`` from other threads and processes.
-  ``synchronous=NORMAL`` is durable across application crashes in WAL mode.
+  ``synchronous=NORMAL``: in WAL mode a commit does not wait for the disk (only a
+  checkpoint syncs); an application crash loses nothing, a power cut may lose the last
+  commits but never corrupts the file. Kept over ``OFF``, which risks corruption on a
+  power cut: the same file holds key hashes, accounts and the audit log, not only
+  rate-limit counters.
 * **BEGIN IMMEDIATE** — every ``transact`` and ``hit`` is one transaction that takes the
   write lock *before* reading. A deferred transaction would read under a shared lock and
   fail to upgrade (SQLITE_BUSY, no retry) when two writers race; IMMEDIATE makes
-  read-check-write atomic and lets ``busy_timeout`` queue writers instead.
-* **A write lock per process** — in-process writers queue on a ``threading.Lock`` (cheap,
-  fair enough, no sleeping busy handler); ``busy_timeout`` only arbitrates between processes.
-* **A small connection pool** — connections are not shared while in use; idle ones are
-  reused by any thread (``check_same_thread=False``), so short-lived threads leak nothing.
+  read-check-write atomic.
+* **Writers queue without SQLite's busy handler** — in a process, writers queue on a
+  ``threading.Lock`` and share one writer connection; across processes (the local stack's
+  gateway workers) on an ``flock`` of ``<file>-writers``, taken before BEGIN IMMEDIATE.
+  SQLite's busy handler sleeps 1, 2, 5, 10... ms whenever the lock is taken, and the
+  local gateway decides on its event loop: a sleep there stalls every request of the
+  process, while a ``hit`` holds the lock for tens of microseconds (issue 11). The flock
+  is polled from 20 µs up to 1 ms until ``busy_timeout``; the kernel drops it when its
+  process dies. ``busy_timeout`` still applies inside BEGIN IMMEDIATE, for a writer that
+  does not take the flock (the sqlite3 shell, another program).
+* **A small connection pool for reads** — connections are not shared while in use; idle
+  ones are reused by any thread (``check_same_thread=False``), so short-lived threads leak
+  nothing.
+* **``hit`` in two statements** — one primary-key read of the named counters and, when
+  admitted, one multi-row upsert, between BEGIN IMMEDIATE and COMMIT. Expired counters
+  read as absent and are overwritten; the periodic sweep removes them.
 
 Backend errors (locked past the timeout, disk I/O, full disk) become ``StoreUnavailable``.
 """
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import json
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -56,6 +75,26 @@ _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 _GET = f"{_COLUMNS} WHERE pk = ? AND sk = ? AND {_LIVE}"
 _SWEEP_EVERY = 60.0  # seconds of clock time between sweeps of expired rows
 _MAX_IDLE = 8  # idle connections kept in the pool
+_FIRST_WAIT, _LONGEST_WAIT = 20e-6, 1e-3  # seconds between tries of a held writers' flock
+
+
+@functools.lru_cache(maxsize=16)
+def _read_counters(n: int) -> str:
+    marks = ",".join("?" * n)
+    return (
+        "SELECT name, value FROM counters "  # noqa: S608 -- only "?" marks
+        f"WHERE bucket = ? AND name IN ({marks}) AND expires_at > ?"
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _write_counters(n: int) -> str:
+    rows = ",".join(["(?, ?, ?, ?)"] * n)
+    return (
+        "INSERT INTO counters (bucket, name, value, expires_at) "  # noqa: S608 -- only marks
+        f"VALUES {rows} ON CONFLICT (bucket, name) "
+        "DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
+    )
 
 
 def _prefix_end(prefix: str) -> str | None:
@@ -84,12 +123,27 @@ class SqliteStore:
         self._busy_timeout = busy_timeout
         self._idle: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # held with the writer connection and the flock
+        self._writer: sqlite3.Connection | None = None
         self._closed = False
         self._next_sweep = 0.0
-        with self._connection() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the file
-            conn.executescript(_SCHEMA)
+        try:  # the same mode as the database file (0600 in the local stack's data directory)
+            self._writers = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                                    0o600)
+        except OSError as exc:
+            raise StoreUnavailable(f"sqlite: cannot open {path}-writers: {exc}") from exc
+        try:
+            with self._write_lock:
+                self._lock_writers()
+                try:
+                    with self._connection() as conn:
+                        conn.execute("PRAGMA journal_mode=WAL")  # persistent: in the file
+                        conn.executescript(_SCHEMA)
+                finally:
+                    fcntl.flock(self._writers, fcntl.LOCK_UN)
+        except BaseException:
+            self.close()
+            raise
 
     # --- connections ---------------------------------------------------------------------
 
@@ -139,17 +193,84 @@ class SqliteStore:
                 return
         conn.close()
 
+    def _lock_writers(self) -> None:
+        """Take the writers' flock (this process's writers already queue on ``_write_lock``):
+        tried at once, then at growing intervals until ``busy_timeout``."""
+        try:
+            fcntl.flock(self._writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        deadline = time.monotonic() + self._busy_timeout
+        wait = _FIRST_WAIT
+        while True:
+            time.sleep(wait)
+            try:
+                fcntl.flock(self._writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreUnavailable("sqlite: another process held the write lock "
+                                           f"for over {self._busy_timeout:g} s") from None
+            wait = min(wait * 2, _LONGEST_WAIT)
+
+    def _begin(self) -> sqlite3.Connection:
+        """Under ``_write_lock``: the flock, the writer connection and BEGIN IMMEDIATE."""
+        if self._closed:
+            raise StoreUnavailable("store is closed")
+        self._lock_writers()
+        conn = None
+        try:
+            conn = self._writer
+            if conn is None:
+                conn = self._writer = self._open()
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            self._abort(conn, exc)
+            raise
+        return conn
+
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            self._abort(conn, exc)
+            raise
+        fcntl.flock(self._writers, fcntl.LOCK_UN)
+
+    def _abort(self, conn: sqlite3.Connection | None, exc: BaseException) -> None:
+        """After ``exc`` in a transaction: roll back and release the flock. A backend error
+        (locked past busy_timeout, disk I/O, disk full, corrupt file) costs the writer
+        connection and raises ``StoreUnavailable``; otherwise the caller re-raises ``exc``."""
+        try:
+            if conn is not None and conn.in_transaction:
+                conn.rollback()
+        except sqlite3.Error:
+            self._drop_writer()
+        finally:
+            fcntl.flock(self._writers, fcntl.LOCK_UN)
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+            exc, sqlite3.ProgrammingError | sqlite3.IntegrityError  # a bug on our side
+        ):
+            self._drop_writer()
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def _drop_writer(self) -> None:
+        conn, self._writer = self._writer, None
+        if conn is not None:
+            conn.close()
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction: committed on success, rolled back on any error."""
-        with self._write_lock, self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+        with self._write_lock:
+            conn = self._begin()
             try:
                 yield conn
-            except BaseException:
-                conn.rollback()
+            except BaseException as exc:
+                self._abort(conn, exc)
                 raise
-            conn.commit()
+            self._commit(conn)
 
     def close(self) -> None:
         """Close idle connections now; connections in use close when released."""
@@ -158,6 +279,11 @@ class SqliteStore:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+        with self._write_lock:  # after the transaction in progress, if any
+            self._drop_writer()
+            if self._writers >= 0:
+                os.close(self._writers)
+                self._writers = -1
 
     def _sweep(self, conn: sqlite3.Connection, now: float) -> None:
         """Physically remove expired rows, at most once per ``_SWEEP_EVERY`` of clock time."""
@@ -248,25 +374,26 @@ class SqliteStore:
     def hit(
         self, bucket: str, slots: Sequence[Slot], guards: Sequence[Guard], cost: int
     ) -> HitResult:
-        names = list(dict.fromkeys([s.name for s in slots] + [g.name for g in guards]))
-        marks = ",".join("?" * len(names))
-        with self._transaction() as conn:
-            now = self._clock.now()
-            self._sweep(conn, now)
-            # Forget what the latest hit does not name, and what has expired: one statement.
-            conn.execute(
-                "DELETE FROM counters WHERE bucket = ? "  # noqa: S608 -- only "?" marks
-                f"AND (expires_at <= ? OR name NOT IN ({marks}))",
-                (bucket, now, *names),
-            )
-            counts: dict[str, int] = dict(
-                conn.execute("SELECT name, value FROM counters WHERE bucket = ?", (bucket,))
-            )
-            result = admit(counts, slots, guards, cost)
-            if result.admitted:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO counters (bucket, name, value, expires_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    [(bucket, s.name, result.counts[s.name], s.expires_at) for s in slots],
-                )
+        names = [s.name for s in slots]
+        names += [g.name for g in guards]  # all distinct (the port's contract)
+        with self._write_lock:  # not _transaction(): this is every request's path
+            conn = self._begin()
+            try:
+                now = self._clock.now()  # read under the lock: no older than the last writer's
+                if now >= self._next_sweep:
+                    self._sweep(conn, now)
+                # The named counters still live (an expired one reads as absent): a
+                # primary-key lookup each. What the hit does not name is left to the sweep.
+                found = conn.execute(_read_counters(len(names)), (bucket, *names, now))
+                result = admit(dict(found.fetchall()), slots, guards, cost)
+                if result.admitted and slots:
+                    counts = result.counts
+                    conn.execute(
+                        _write_counters(len(slots)),
+                        [v for s in slots for v in (bucket, s.name, counts[s.name], s.expires_at)],
+                    )
+            except BaseException as exc:
+                self._abort(conn, exc)
+                raise
+            self._commit(conn)
         return result
