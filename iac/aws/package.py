@@ -3,8 +3,8 @@
     python iac/aws/package.py            build build/aws/{gateway,management}, print sizes
     python iac/aws/package.py --sizes    print the sizes of what is already built
 
-``gateway`` (router, authorizer, metering) gets :data:`GATEWAY`: urllib3 (upstream calls
-and the store's own DynamoDB client), botocore (only the credential chain when the
+``gateway`` (router, authorizer, metering) gets :data:`GATEWAY`: urllib3 (upstream calls),
+botocore (only the credential chain when the
 environment has no keys; no boto3, no s3transfer), PyJWT +
 cryptography (JWT credentials) and Powertools; none of FastAPI, Starlette, pydantic,
 Mangum, argon2. Its code is ``shared`` without the management app and the Azure rooms.

@@ -1,5 +1,5 @@
-"""DynamoDB's JSON protocol over a keep-alive urllib3 pool, signed with SigV4: the store's
-calls without botocore.
+"""DynamoDB's JSON protocol over keep-alive ``http.client`` connections, signed with SigV4:
+the store's calls without botocore.
 
 Why: botocore is most of a gateway function's cost. Its import, the client's service model
 and endpoint rules cost a cold start ~100-300 ms, and each call goes through its event
@@ -38,14 +38,13 @@ import hmac
 import json
 import os
 import random
+import select
 import time
 import zlib
 from collections.abc import Callable
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit
-
-import urllib3
-from urllib3.exceptions import HTTPError
 
 #: The operations the store sends (method name -> X-Amz-Target operation).
 OPERATIONS = {
@@ -195,6 +194,70 @@ class Signer:
         return signed
 
 
+def _readable(sock: Any) -> bool:
+    """Whether an idle connection has something to read (in practice: the server's close)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock], [], [], 0)[0])  # pragma: no cover - no poll() here
+
+
+class Connections:
+    """Keep-alive connections to one endpoint, shared by threads (the cold-start prefetch
+    reads on several at once): an idle one is taken (``list.pop`` and ``append`` are atomic),
+    checked for a close the server sent while it waited, used and put back. The standard
+    library's client rather than urllib3's pool: fewer Python calls per request."""
+
+    def __init__(
+        self, endpoint: str, connect_timeout: float, read_timeout: float, keep: int
+    ) -> None:
+        parts = urlsplit(endpoint)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self._https else 80)
+        self._timeouts = (connect_timeout, read_timeout)
+        self._keep = keep
+        self._idle: list[HTTPConnection] = []
+        self._tls: Any = None  # an ssl.SSLContext, made on the first https connection
+
+    def take(self) -> HTTPConnection:
+        while self._idle:
+            try:
+                conn = self._idle.pop()
+            except IndexError:  # another thread took the last one
+                break
+            if conn.sock is not None and not _readable(conn.sock):
+                return conn  # nothing to read while idle: still open
+            conn.close()  # closed by the server (or it sent something unasked)
+        connect, read = self._timeouts
+        if self._https:
+            if self._tls is None:
+                import ssl
+
+                self._tls = ssl.create_default_context()
+            conn = HTTPSConnection(self._host, self._port, timeout=connect, context=self._tls)
+        else:
+            conn = HTTPConnection(self._host, self._port, timeout=connect)
+        conn.connect()
+        assert conn.sock is not None
+        conn.sock.settimeout(read)
+        return conn
+
+    def give_back(self, conn: HTTPConnection) -> None:
+        if len(self._idle) < self._keep:
+            self._idle.append(conn)
+        else:
+            conn.close()
+
+    def close(self) -> None:
+        while self._idle:
+            try:
+                self._idle.pop().close()
+            except IndexError:
+                break
+
+
 class DynamoHttpClient:
     """The store's six DynamoDB operations, thread-safe (one connection pool)."""
 
@@ -237,12 +300,7 @@ class DynamoHttpClient:
                 self._credentials = _chain_credentials()
             except Exception as e:  # any failure of the chain: no credentials
                 raise TransportError("", f"no AWS credentials ({e})") from None
-        self._pool = urllib3.connection_from_url(
-            self.endpoint,
-            maxsize=max_pool_connections,
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            retries=False,
-        )
+        self._pool = Connections(self.endpoint, connect_timeout, read_timeout, max_pool_connections)
         self.calls = 0  # requests sent (tests and the cold-start bench count them)
 
     # The store's operations, keyword arguments as botocore's client takes them.
@@ -285,12 +343,21 @@ class DynamoHttpClient:
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         headers = self._signer.headers(self._credentials(), self._host, target, body, amz_date)
         self.calls += 1
+        conn: HTTPConnection | None = None
         try:
-            answer = self._pool.urlopen("POST", "/", body=body, headers=headers)
-        except HTTPError as e:
+            conn = self._pool.take()
+            conn.request("POST", "/", body, headers)
+            answer = conn.getresponse()
+            data = answer.read()
+        except (OSError, HTTPException) as e:
+            if conn is not None:
+                conn.close()
             raise TransportError(operation, f"{type(e).__name__}: {e}") from e
-        data = answer.data
-        crc = answer.headers.get("x-amz-crc32")
+        if answer.will_close:
+            conn.close()
+        else:
+            self._pool.give_back(conn)
+        crc = answer.getheader("x-amz-crc32")
         if crc is not None and zlib.crc32(data) != int(crc):
             raise TransportError(operation, "response body does not match its x-amz-crc32")
         try:

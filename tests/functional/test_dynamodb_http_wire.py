@@ -28,12 +28,18 @@ class Scripted:
     def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.seen: list[tuple[dict[str, str], bytes]] = []
+        self.peers: list[tuple[str, int]] = []
+        self.hang_up = False
+        self.clients: list[DynamoHttpClient] = []  # closed after the test
         scripted = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive unless a reply says otherwise
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 scripted.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                scripted.peers.append(self.client_address)
                 status, payload, headers = scripted.replies.pop(0)
                 self.send_response(status)
                 for k, v in headers.items():
@@ -41,11 +47,20 @@ class Scripted:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+                self.wfile.flush()
+                if scripted.hang_up:  # close without saying so, as an idle timeout does
+                    self.close_connection = True
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def shutdown_request(self, request: Any) -> None:
+                super().shutdown_request(request)
+                scripted.closed.release()  # a connection is closed on the server's side
+
+        self.closed = threading.Semaphore(0)
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -67,6 +82,8 @@ class Scripted:
 def server() -> Iterator[Scripted]:
     s = Scripted()
     yield s
+    for c in s.clients:
+        c.close()
     s.server.shutdown()
     s.server.server_close()
 
@@ -74,7 +91,7 @@ def server() -> Iterator[Scripted]:
 def wire(
     server: Scripted, attempts: int = 3, pauses: list[float] | None = None
 ) -> DynamoHttpClient:
-    return DynamoHttpClient(
+    c = DynamoHttpClient(
         endpoint_url=server.url,
         region_name="eu-west-1",
         aws_access_key_id="AKID",
@@ -83,6 +100,8 @@ def wire(
         max_attempts=attempts,
         sleep=(pauses.append if pauses is not None else lambda _: None),
     )
+    server.clients.append(c)
+    return c
 
 
 def test_a_call_is_one_signed_json_post_and_its_answer_comes_back_as_botocore_gives_it(server):
@@ -175,3 +194,30 @@ def test_a_store_hit_reads_its_counters_from_the_answer(server):
     assert result.admitted and result.counts["m1"] == 2
     sent = json.loads(server.seen[0][1])
     assert sent["TableName"] == "t" and sent["ReturnValues"] == "ALL_NEW"
+
+
+def test_connections_are_kept_alive_and_one_the_server_closed_is_replaced_unseen(server):
+    c = wire(server, attempts=1)  # no retries: a stale connection must not cost an error
+    for _ in range(3):
+        server.reply(200, {})
+        c.get_item(TableName="t")
+    assert len(set(server.peers)) == 1  # one connection for three calls
+
+    server.hang_up = True
+    for _ in range(3):
+        server.reply(200, {})
+        c.get_item(TableName="t")
+        assert server.closed.acquire(timeout=10)  # the server has closed it by now
+    # the first of these went on the kept connection, which the server then closed; each
+    # next call noticed the close before sending and connected again, without an error
+    assert server.peers[3] == server.peers[0]
+    assert len(set(server.peers)) == 3
+    c.close()
+
+
+def test_an_answer_that_says_close_is_not_reused(server):
+    c = wire(server, attempts=1)
+    for _ in range(2):
+        server.replies.append((200, b"{}", {"Connection": "close"}))
+        c.get_item(TableName="t")
+    assert len(set(server.peers)) == 2
