@@ -22,9 +22,9 @@ or ``AWS_ENDPOINT_URL``, else ``https://dynamodb.<region>.amazonaws.com`` (``.co
 China; ``dynamodb-fips`` when ``AWS_USE_FIPS_ENDPOINT=true``); credentials from the
 arguments, else ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``
 (what Lambda sets), else botocore's credential chain (imported only then; its refreshing
-credentials are read on every request). Not supported: ``HTTPS_PROXY`` (a deployment behind
-a proxy gives the store a botocore client) and the isolated partitions' endpoints (set
-``AWS_ENDPOINT_URL_DYNAMODB``).
+credentials are read on every request). Not supported: ``HTTPS_PROXY`` (Lambda reaches DynamoDB
+directly, or through a VPC endpoint, which needs none) and the isolated partitions' default
+endpoints (set ``AWS_ENDPOINT_URL_DYNAMODB`` there).
 
 Retries: at most ``max_attempts`` tries per call, the first included, after a connection
 failure, a timeout, a 5xx, a throttling error or a response whose ``x-amz-crc32`` does not
