@@ -19,9 +19,9 @@ Why it is built this way:
   SQLite's busy handler sleeps 1, 2, 5, 10... ms whenever the lock is taken, and the
   local gateway decides on its event loop: a sleep there stalls every request of the
   process, while a ``hit`` holds the lock for tens of microseconds (issue 11). The flock
-  is polled from 20 µs up to 1 ms until ``busy_timeout``; the kernel drops it when its
-  process dies. ``busy_timeout`` still applies inside BEGIN IMMEDIATE, for a writer that
-  does not take the flock (the sqlite3 shell, another program).
+  is polled every 20 µs, doubling up to every 200 µs, until ``busy_timeout``; the kernel
+  drops it when its process dies. ``busy_timeout`` still applies inside BEGIN IMMEDIATE,
+  for a writer that does not take the flock (the sqlite3 shell, another program).
 * **A small connection pool for reads** — connections are not shared while in use; idle
   ones are reused by any thread (``check_same_thread=False``), so short-lived threads leak
   nothing.
@@ -75,7 +75,9 @@ _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 _GET = f"{_COLUMNS} WHERE pk = ? AND sk = ? AND {_LIVE}"
 _SWEEP_EVERY = 60.0  # seconds of clock time between sweeps of expired rows
 _MAX_IDLE = 8  # idle connections kept in the pool
-_FIRST_WAIT, _LONGEST_WAIT = 20e-6, 1e-3  # seconds between tries of a held writers' flock
+# Seconds between tries of a held writers' flock: a hit holds it for tens of µs, a metering
+# batch for a few ms; a longer nap would leave the lock idle while this loop sleeps.
+_FIRST_WAIT, _LONGEST_WAIT = 20e-6, 200e-6
 
 
 @functools.lru_cache(maxsize=16)

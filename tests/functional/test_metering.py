@@ -1,3 +1,4 @@
+import threading
 from functools import partial
 
 from shared.adapters.buffered_usage import BufferedSink
@@ -38,3 +39,19 @@ def test_buffered_sink_writes_off_the_request_path():
     assert store.round_trips == before + 1
     assert read_usage(store, "con_a")[0]["requests"] == 1
     sink.close()
+
+
+def test_flush_and_close_do_not_wait_out_the_linger():
+    # GIVEN a sink that would let a batch gather for an hour
+    recorded: list[UsageEvent] = []
+    sink = BufferedSink(recorded.extend, linger=3600)
+    sink.emit(event("r1"))
+
+    # WHEN flush() and close() are called (in a thread: a hang fails the test, not the run)
+    done = threading.Thread(target=lambda: (sink.flush(), sink.close()), daemon=True)
+    done.start()
+    done.join(30)
+
+    # THEN both returned and the event was recorded
+    assert not done.is_alive()
+    assert [e.request_id for e in recorded] == ["r1"]
