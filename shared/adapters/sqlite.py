@@ -18,10 +18,12 @@ Why it is built this way:
   gateway workers) on an ``flock`` of ``<file>-writers``, taken before BEGIN IMMEDIATE.
   SQLite's busy handler sleeps 1, 2, 5, 10... ms whenever the lock is taken, and the
   local gateway decides on its event loop: a sleep there stalls every request of the
-  process, while a ``hit`` holds the lock for tens of microseconds (issue 11). The flock
-  is polled every 20 µs, doubling up to every 200 µs, until ``busy_timeout``; the kernel
-  drops it when its process dies. ``busy_timeout`` still applies inside BEGIN IMMEDIATE,
-  for a writer that does not take the flock (the sqlite3 shell, another program).
+  process, while a ``hit`` holds the lock for tens of microseconds (issue 11). While
+  another process holds the flock, a hit on the gateway's loop (a bridged greenlet)
+  awaits, holding nothing, and the loop serves other requests; any other caller naps
+  20 µs, doubling up to 200 µs. Both give up after ``busy_timeout``. The kernel drops the
+  flock when its process dies. ``busy_timeout`` also applies inside BEGIN IMMEDIATE, for
+  a writer that does not take the flock (the sqlite3 shell, another program).
 * **A small connection pool for reads** — connections are not shared while in use; idle
   ones are reused by any thread (``check_same_thread=False``), so short-lived threads leak
   nothing.
@@ -34,11 +36,13 @@ Backend errors (locked past the timeout, disk I/O, full disk) become ``StoreUnav
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import functools
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -78,6 +82,20 @@ _MAX_IDLE = 8  # idle connections kept in the pool
 # Seconds between tries of a held writers' flock: a hit holds it for tens of µs, a metering
 # batch for a few ms; a longer nap would leave the lock idle while this loop sleeps.
 _FIRST_WAIT, _LONGEST_WAIT = 20e-6, 200e-6
+_YIELDS = 8  # on the event loop: passes of the loop before waiting on a timer
+
+
+def _nap(tries: int) -> None:
+    """Wait before trying a held writers' flock again. In a greenlet bridged onto the local
+    gateway's event loop (``loop_upstream.run_bridged``; looked up only if that module is
+    loaded: the cloud packages do not ship it), await on the loop, which serves other
+    requests meanwhile: a yield for the first tries, then 1 ms timers (the loop's timer
+    resolution). Anywhere else, sleep this thread."""
+    bridge = sys.modules.get("shared.adapters.loop_upstream")
+    if bridge is not None and bridge.bridged():
+        bridge.await_only(asyncio.sleep(0 if tries < _YIELDS else 1e-3))
+    else:
+        time.sleep(min(_FIRST_WAIT * 2**tries, _LONGEST_WAIT))
 
 
 @functools.lru_cache(maxsize=16)
@@ -135,14 +153,13 @@ class SqliteStore:
         except OSError as exc:
             raise StoreUnavailable(f"sqlite: cannot open {path}-writers: {exc}") from exc
         try:
-            with self._write_lock:
-                self._lock_writers()
-                try:
-                    with self._connection() as conn:
-                        conn.execute("PRAGMA journal_mode=WAL")  # persistent: in the file
-                        conn.executescript(_SCHEMA)
-                finally:
-                    fcntl.flock(self._writers, fcntl.LOCK_UN)
+            self._acquire()
+            try:
+                with self._connection() as conn:
+                    conn.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the file
+                    conn.executescript(_SCHEMA)
+            finally:
+                self._unlock()
         except BaseException:
             self.close()
             raise
@@ -195,32 +212,44 @@ class SqliteStore:
                 return
         conn.close()
 
-    def _lock_writers(self) -> None:
-        """Take the writers' flock (this process's writers already queue on ``_write_lock``):
-        tried at once, then at growing intervals until ``busy_timeout``."""
-        try:
-            fcntl.flock(self._writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        deadline = time.monotonic() + self._busy_timeout
-        wait = _FIRST_WAIT
+    def _acquire(self) -> None:
+        """Take ``_write_lock`` (this process's writers) and the writers' flock (other
+        processes'). While another process holds the flock, wait holding neither: on the
+        gateway's event loop (a bridged greenlet) the loop serves other requests meanwhile;
+        elsewhere the thread naps 20 µs, doubling up to 200 µs. Past ``busy_timeout``:
+        ``StoreUnavailable``."""
+        deadline = 0.0
+        tries = 0
         while True:
-            time.sleep(wait)
+            self._write_lock.acquire()
             try:
+                if self._closed:
+                    raise StoreUnavailable("store is closed")
                 fcntl.flock(self._writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StoreUnavailable("sqlite: another process held the write lock "
-                                           f"for over {self._busy_timeout:g} s") from None
-            wait = min(wait * 2, _LONGEST_WAIT)
+                self._write_lock.release()
+            except BaseException:
+                self._write_lock.release()
+                raise
+            now = time.monotonic()
+            if not tries:
+                deadline = now + self._busy_timeout
+            elif now >= deadline:
+                raise StoreUnavailable("sqlite: another process held the write lock "
+                                       f"for over {self._busy_timeout:g} s")
+            _nap(tries)
+            tries += 1
+
+    def _unlock(self) -> None:
+        try:
+            fcntl.flock(self._writers, fcntl.LOCK_UN)
+        finally:
+            self._write_lock.release()
 
     def _begin(self) -> sqlite3.Connection:
-        """Under ``_write_lock``: the flock, the writer connection and BEGIN IMMEDIATE."""
-        if self._closed:
-            raise StoreUnavailable("store is closed")
-        self._lock_writers()
+        """Both writer locks, the writer connection and BEGIN IMMEDIATE."""
+        self._acquire()
         conn = None
         try:
             conn = self._writer
@@ -238,23 +267,26 @@ class SqliteStore:
         except BaseException as exc:
             self._abort(conn, exc)
             raise
-        fcntl.flock(self._writers, fcntl.LOCK_UN)
+        self._unlock()
 
     def _abort(self, conn: sqlite3.Connection | None, exc: BaseException) -> None:
-        """After ``exc`` in a transaction: roll back and release the flock. A backend error
+        """After ``exc`` in a transaction: roll back and release the locks. A backend error
         (locked past busy_timeout, disk I/O, disk full, corrupt file) costs the writer
         connection and raises ``StoreUnavailable``; otherwise the caller re-raises ``exc``."""
-        try:
-            if conn is not None and conn.in_transaction:
-                conn.rollback()
-        except sqlite3.Error:
-            self._drop_writer()
-        finally:
-            fcntl.flock(self._writers, fcntl.LOCK_UN)
-        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+        unavailable = isinstance(exc, sqlite3.DatabaseError) and not isinstance(
             exc, sqlite3.ProgrammingError | sqlite3.IntegrityError  # a bug on our side
-        ):
-            self._drop_writer()
+        )
+        try:
+            try:
+                if conn is not None and conn.in_transaction:
+                    conn.rollback()
+            except sqlite3.Error:
+                self._drop_writer()
+            if unavailable:
+                self._drop_writer()
+        finally:
+            self._unlock()
+        if unavailable:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     def _drop_writer(self) -> None:
@@ -265,14 +297,13 @@ class SqliteStore:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction: committed on success, rolled back on any error."""
-        with self._write_lock:
-            conn = self._begin()
-            try:
-                yield conn
-            except BaseException as exc:
-                self._abort(conn, exc)
-                raise
-            self._commit(conn)
+        conn = self._begin()
+        try:
+            yield conn
+        except BaseException as exc:
+            self._abort(conn, exc)
+            raise
+        self._commit(conn)
 
     def close(self) -> None:
         """Close idle connections now; connections in use close when released."""
@@ -378,24 +409,23 @@ class SqliteStore:
     ) -> HitResult:
         names = [s.name for s in slots]
         names += [g.name for g in guards]  # all distinct (the port's contract)
-        with self._write_lock:  # not _transaction(): this is every request's path
-            conn = self._begin()
-            try:
-                now = self._clock.now()  # read under the lock: no older than the last writer's
-                if now >= self._next_sweep:
-                    self._sweep(conn, now)
-                # The named counters still live (an expired one reads as absent): a
-                # primary-key lookup each. What the hit does not name is left to the sweep.
-                found = conn.execute(_read_counters(len(names)), (bucket, *names, now))
-                result = admit(dict(found.fetchall()), slots, guards, cost)
-                if result.admitted and slots:
-                    counts = result.counts
-                    conn.execute(
-                        _write_counters(len(slots)),
-                        [v for s in slots for v in (bucket, s.name, counts[s.name], s.expires_at)],
-                    )
-            except BaseException as exc:
-                self._abort(conn, exc)
-                raise
-            self._commit(conn)
+        conn = self._begin()  # not _transaction(): this is every request's path
+        try:
+            now = self._clock.now()  # read under the lock: no older than the last writer's
+            if now >= self._next_sweep:
+                self._sweep(conn, now)
+            # The named counters still live (an expired one reads as absent): a primary-key
+            # lookup each. What the hit does not name is left to the sweep.
+            found = conn.execute(_read_counters(len(names)), (bucket, *names, now))
+            result = admit(dict(found.fetchall()), slots, guards, cost)
+            if result.admitted and slots:
+                counts = result.counts
+                conn.execute(
+                    _write_counters(len(slots)),
+                    [v for s in slots for v in (bucket, s.name, counts[s.name], s.expires_at)],
+                )
+        except BaseException as exc:
+            self._abort(conn, exc)
+            raise
+        self._commit(conn)
         return result

@@ -88,3 +88,44 @@ def test_writers_file_has_the_database_files_mode(tmp_path):
     path = str(tmp_path / "tollway.db")
     SqliteStore(path).close()
     assert os.stat(f"{path}-writers").st_mode & 0o777 == 0o600
+
+
+def test_a_hit_on_the_gateway_loop_waits_for_the_flock_without_holding_up_the_loop(tmp_path):
+    # GIVEN another process's writer holding the flock, and the local gateway's loop running
+    # a hit in a bridged greenlet (as gateway_asgi runs Gateway.handle)
+    import asyncio
+
+    from functions.local.stack import new_event_loop
+    from shared.adapters.loop_upstream import run_bridged
+
+    path = str(tmp_path / "tollway.db")
+    clock = ManualClock()
+    store = SqliteStore(path, clock)
+    other = os.open(f"{path}-writers", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    served: list[int] = []
+
+    async def another_request() -> None:  # releases the flock only if the loop runs it
+        for i in range(20):
+            served.append(i)
+            await asyncio.sleep(0)
+        fcntl.flock(other, fcntl.LOCK_UN)
+
+    async def main():
+        slot = Slot("m1", 5, clock.now() + 60)
+        hit = asyncio.ensure_future(run_bridged(store.hit, "b", [slot], [], 1))
+        await asyncio.gather(hit, another_request())
+        return hit.result()
+
+    # WHEN the hit waits for the flock
+    try:
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            result = runner.run(main())
+    finally:
+        os.close(other)
+        store.close()
+
+    # THEN the loop served the other request meanwhile (it released the flock), and the
+    # hit was admitted once the flock was free
+    assert served == list(range(20))
+    assert result.admitted and result.counts["m1"] == 1
