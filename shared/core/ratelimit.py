@@ -274,7 +274,7 @@ _NO_KNOWN: Mapping[str, int] = {}
 
 #: (start, end, slots, parts, RateLimit-Policy header, RateLimit format, and per part
 #: (ceiling, slot name, window end, the plan's limit)) of one window.
-_Window = tuple[
+Window = tuple[
     float,
     float,
     tuple[Slot, ...],
@@ -311,9 +311,10 @@ class Schedule:
         self.limits, self.algorithm, self.cost = limits, algorithm, cost
         self.fixed = algorithm is Algorithm.FIXED or all(lim.is_quota for lim in limits)
         self.shards = max(1, shards) if self.fixed else 1
-        self._window: _Window | None = None
+        self._window: Window | None = None
 
-    def _current(self, now: float) -> _Window:
+    def window(self, now: float) -> Window:
+        """The window containing ``now``: computed once per window, then this tuple."""
         w = self._window
         if w is None or not (w[0] <= now < w[1]):
             n = self.shards
@@ -340,10 +341,12 @@ class Schedule:
     def counters(self, now: float) -> CounterPlan:
         """``plan_counters(limits, FIXED, now, cost, {})``, cached per window (per shard
         ceilings when sharded)."""
-        w = self._current(now)
+        w = self.window(now)
         return CounterPlan(w[2], (), w[3], self.cost, now, _NO_KNOWN)
 
-    def _headers(self, w: _Window, counts: Mapping[str, int], now: float) -> dict[str, str]:
+    def headers(self, w: Window, counts: Mapping[str, int], now: float) -> dict[str, str]:
+        """The RateLimit headers of window ``w`` (:meth:`window`) after an admitted hit
+        whose answer is ``counts``."""
         n = self.shards
         values: list[int] = []
         for most, name, end, whole in w[6]:
@@ -351,7 +354,8 @@ class Schedule:
             if n > 1:
                 left = min(whole, left * n)
             reset = math.ceil(end - now)
-            values += (left if left > 0 else 0, reset if reset > 1 else 1)
+            values.append(left if left > 0 else 0)
+            values.append(reset if reset > 1 else 1)
         return {"RateLimit-Policy": w[4], "RateLimit": w[5] % tuple(values)}
 
     def charge(
@@ -359,14 +363,23 @@ class Schedule:
     ) -> dict[str, str] | RateDecision:
         """One fixed-window decision: ``hit(bucket, slots, (), cost)`` (the store's), then
         the RateLimit headers when admitted, else the :func:`decide` of the denial."""
-        w = self._current(now)
-        result = hit(bucket, w[2], (), self.cost)
-        if not result.admitted:
-            d = decide(CounterPlan(w[2], (), w[3], self.cost, now, _NO_KNOWN), result)
-            if self.shards > 1:  # the plan's limits in the headers, not a shard's
-                d = dataclasses.replace(d, headers=self._headers(w, result.counts, now))
-            return d
-        return self._headers(w, result.counts, now)
+        w = self.window(now)
+        return self.answer(w, hit(bucket, w[2], (), self.cost), now)
+
+    def answer(self, w: Window, result: HitResult, now: float) -> dict[str, str] | RateDecision:
+        """Read the store's answer to a hit of window ``w``'s slots (other slots and
+        guards may ride along): the RateLimit headers when admitted, else the
+        :func:`decide` of the denial."""
+        if result.admitted:
+            return self.headers(w, result.counts, now)
+        return self.denied(w, result, now)
+
+    def denied(self, w: Window, result: HitResult, now: float) -> RateDecision:
+        """:meth:`answer` for a refused ``result``."""
+        d = decide(CounterPlan(w[2], (), w[3], self.cost, now, _NO_KNOWN), result)
+        if self.shards > 1:  # the plan's limits in the headers, not a shard's
+            d = dataclasses.replace(d, headers=self.headers(w, result.counts, now))
+        return d
 
     def read(self, cp: CounterPlan, result: HitResult) -> RateDecision:
         """:func:`decide` for a fixed-window ``cp`` from :meth:`counters`."""

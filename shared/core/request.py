@@ -176,28 +176,59 @@ def _printable(value: str) -> bool:
 
 def validate(req: GatewayRequest, max_body: int = MAX_BODY_BYTES) -> Outcome:
     """Reject what no upstream should see. Returns ``Outcome.OK`` or the 4xx outcome."""
-    if len(req.method) > 16 or not _token(req.method):
-        return Outcome.BAD_REQUEST
-    if not req.path.startswith("/") or not _printable(req.path + req.query):
-        return Outcome.BAD_REQUEST
-    if "." in req.path:  # dot segments (most paths have no dot at all)
-        segments = req.path.split("/")
+    return screen(req, max_body)[0]
+
+
+def screen(
+    req: GatewayRequest, max_body: int = MAX_BODY_BYTES
+) -> tuple[Outcome, str | None, str | None]:
+    """:func:`validate`, and in the same pass over the headers what the gateway reads from
+    them on every request: ``(outcome, lone_key, given_id)``. ``lone_key`` is the
+    ``X-Api-Key`` value when it is the request's only credential header (no other
+    ``X-Api-Key``, no ``Authorization``), else None; ``given_id`` the first
+    ``X-Request-Id`` value when well-formed (:func:`correlation_id`), else None. Both are
+    None unless ``outcome`` is ``Outcome.OK``. (The helpers ``_token`` and ``_printable``
+    are written out here: this runs on every request.)"""
+    method, path, query = req.method, req.path, req.query
+    if len(method) > 16 or (method not in _SEEN_TOKENS and not _token(method)):
+        return Outcome.BAD_REQUEST, None, None
+    if not path.startswith("/"):
+        return Outcome.BAD_REQUEST, None, None
+    target = path + query if query else path
+    if not (target.isascii() and target.isprintable()) and not _PRINTABLE.match(target):
+        return Outcome.BAD_REQUEST, None, None
+    if "." in path:  # dot segments (most paths have no dot at all)
+        segments = path.split("/")
         if ".." in segments or "." in segments:
-            return Outcome.BAD_REQUEST
-    if "\\" in req.path:
-        return Outcome.BAD_REQUEST
-    size = 0
-    for name, value in req.headers:
-        size += len(name) + len(value) + 4
+            return Outcome.BAD_REQUEST, None, None
+    if "\\" in path:
+        return Outcome.BAD_REQUEST, None, None
+    headers = req.headers
+    size = 4 * len(headers)  # ": " and CRLF per header
+    key: str | None = None
+    given: str | None = None
+    credentials = 0
+    for name, value in headers:
+        size += len(name) + len(value)
         if name not in _SEEN_TOKENS and not _token(name):
-            return Outcome.BAD_REQUEST
+            return Outcome.BAD_REQUEST, None, None
         if not (value.isascii() and value.isprintable()) and not _PRINTABLE.match(value):
-            return Outcome.BAD_REQUEST
+            return Outcome.BAD_REQUEST, None, None
+        if name == "x-api-key":
+            key, credentials = value, credentials + 1
+        elif name == "authorization":
+            credentials += 1
+        elif name == "x-request-id" and given is None:
+            given = value
     if size > MAX_HEADER_BYTES:
-        return Outcome.HEADERS_TOO_LARGE
+        return Outcome.HEADERS_TOO_LARGE, None, None
     if len(req.body) > max_body:
-        return Outcome.BODY_TOO_LARGE
-    return Outcome.OK
+        return Outcome.BODY_TOO_LARGE, None, None
+    return (
+        Outcome.OK,
+        key if credentials == 1 else None,
+        given if given is not None and _REQUEST_ID.match(given) else None,
+    )
 
 
 class _Ids:
@@ -218,6 +249,10 @@ class _Ids:
 
 
 _IDS = _Ids()
+
+
+#: A fresh request id (see ``_Ids``).
+new_request_id = _IDS.next
 
 
 def request_id(req: GatewayRequest) -> str:

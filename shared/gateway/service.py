@@ -40,7 +40,8 @@ from shared.core.request import (
     GatewayResponse,
     Headers,
     correlation_id,
-    request_id,
+    new_request_id,
+    screen,
     validate,
 )
 from shared.core.routing import lifecycle_headers, pick_upstream
@@ -86,11 +87,14 @@ class _Warm:
         "api",
         "bucket",
         "consumer_id",
+        "cost",
         "fixed",
         "key_expires",
         "key_id",
         "lifecycle",
+        "plain",
         "plan",
+        "plan_id",
         "policy",
         "rest",
         "route",
@@ -112,10 +116,21 @@ class _Warm:
         self.until, self.key_expires = until, key_expires
         self.consumer_id, self.key_id, self.sub_id = consumer_id, key_id, sub_id
         self.plan, self.schedule = plan, schedule_of(plan)
+        self.plan_id, self.cost = plan.id, plan.request_cost
         self.api, self.route, self.rest = api, route, rest
         self.lifecycle = lifecycle_headers(api)
         self.bucket = limit_bucket(consumer_id, api.name)
         self.fixed = self.schedule.fixed and bool(self.schedule.limits)
+        # no policy and fixed windows: Gateway.decide charges it in the fewest steps
+        self.plain = self.fixed and policy is None and scoped is None
+
+    def verdict(self, rid: str, corr: str, headers: dict[str, str]) -> Verdict:
+        """The OK verdict of a request this entry admits (``Gateway._admit`` fills the same
+        fields one by one)."""
+        return Verdict(
+            Outcome.OK, rid, self.consumer_id, self.key_id, self.plan_id, self.sub_id,
+            self.api, self.route, self.rest, self.cost, False, headers, corr,
+        )
 
 
 #: Bound on warm entries per instance (oldest first out).
@@ -170,6 +185,7 @@ class Gateway:
         self.cors_origins = cors_origins
         self.fits = fits
         self._warm: dict[tuple[object, ...], _Warm] = {}
+        self._same_clock = limiter.clock is clock
         self.policies = PolicyLayer(limiter, clock, self.metrics)
 
     # --- decide --------------------------------------------------------------------------
@@ -191,14 +207,38 @@ class Gateway:
         return (Outcome.SUBSCRIPTION_PENDING if pending else Outcome.NOT_SUBSCRIBED), "", None
 
     def decide(self, req: GatewayRequest) -> Verdict:
-        rid = request_id(req)
-        v = Verdict(validate(req, self.max_body), rid)
-        if v.outcome is Outcome.OK:  # the header is only read once it is known to be clean
-            v.correlation_id = correlation_id(req, rid)
-        if v.outcome is not Outcome.OK:
-            return v
+        rid = req.request_id or new_request_id()  # request.request_id(req), written out
+        outcome, lone_key, given_id = screen(req, self.max_body)  # one pass over the headers
+        if outcome is not Outcome.OK:  # the caller's id is only read once known to be clean
+            return Verdict(outcome, rid)
+        corr = given_id or rid  # request.correlation_id(req, rid)
+        now = self.clock.now()
+        warm_key: tuple[object, ...] | None = None
+        warm: _Warm | None = None
+        if lone_key is not None:  # warm path: one lone API key seen before on this method and path
+            warm_key = (hash_key(lone_key.strip()), req.method, req.path)
+            warm = self._warm.get(warm_key)
+            if warm is None or not (
+                warm.until > now and (warm.key_expires is None or warm.key_expires > now)
+            ):
+                warm = None
+            elif warm.plain:  # no policy, fixed windows: the usual case, in the fewest steps
+                charged = self.limiter.charge(
+                    warm.bucket, warm.schedule, now if self._same_clock else None
+                )
+                lifecycle = warm.lifecycle
+                if type(charged) is dict:  # admitted
+                    if lifecycle:
+                        charged = {**lifecycle, **charged}
+                    return warm.verdict(rid, corr, charged)
+                assert isinstance(charged, Throttled)
+                return self._limited(warm.verdict(rid, corr, dict(lifecycle)), warm.plan, charged)
+        v = Verdict(outcome, rid, correlation_id=corr)
         try:
-            v = self._decide(req, v)
+            if warm is not None:
+                v = self._admit(v, warm, req, now)
+            else:
+                v = self._decide(req, v, now, lone_key, warm_key)
             if v.outcome is Outcome.OK and (
                 (v.policy is not None and v.policy.limits) or v.scoped is not None
             ):
@@ -231,27 +271,14 @@ class Gateway:
             self.policies.before_charge(req, v, v.policy)
         return v
 
-    def _decide(self, req: GatewayRequest, v: Verdict) -> Verdict:
-        now = self.clock.now()
-        # Warm path: one lone API key seen before on this method and path.
-        lone_key, credentials = None, 0
-        for name, value in req.headers:
-            if name == "x-api-key":
-                lone_key, credentials = value, credentials + 1
-            elif name == "authorization":
-                credentials += 1
-        warm_key: tuple[object, ...] | None = None
-        if credentials == 1 and lone_key is not None:
-            warm_key = (hash_key(lone_key.strip()), req.method, req.path)
-            warm = self._warm.get(warm_key)
-            if (
-                warm is not None
-                and warm.until > now
-                and (warm.key_expires is None or warm.key_expires > now)
-            ):
-                return self._admit(v, warm, req)
-            if well_formed(lone_key.strip()):  # cold: read what follows concurrently
-                self.directory.prefetch(warm_key[0])
+    def _decide(
+        self, req: GatewayRequest, v: Verdict, now: float, lone_key: str | None,
+        warm_key: tuple[object, ...] | None,
+    ) -> Verdict:
+        """No warm entry: the whole path. ``lone_key``: the request's only credential, an
+        API key (``screen``), if so, and ``warm_key`` its warm entry's key."""
+        if lone_key is not None and warm_key is not None and well_formed(lone_key.strip()):
+            self.directory.prefetch(str(warm_key[0]))  # cold: read what follows concurrently
         until: list[float] = []  # cache deadlines of everything this decision reads
         who = authenticate(req, self.directory, self.issuers, self.clock, until)
         v.outcome, v.consumer_id, v.key_id = who.outcome, who.consumer_id, who.key_id
@@ -261,7 +288,7 @@ class Gateway:
             warm_key = (who.consumer_id, who.scopes, req.method, req.path)
             warm = self._warm.get(warm_key)
             if warm is not None and warm.until > now:
-                return self._admit(v, warm, req)
+                return self._admit(v, warm, req, now)
         consumer = self.directory.consumer(who.consumer_id, until)
         if consumer is None:
             v.outcome, v.consumer_id = Outcome.UNKNOWN_CONSUMER, ""
@@ -294,9 +321,9 @@ class Gateway:
             with contextlib.suppress(StopIteration, RuntimeError):
                 self._warm.pop(next(iter(self._warm)), None)
         self._warm[warm_key] = warm
-        return self._admit(v, warm, req)
+        return self._admit(v, warm, req, now)
 
-    def _admit(self, v: Verdict, warm: _Warm, req: GatewayRequest) -> Verdict:
+    def _admit(self, v: Verdict, warm: _Warm, req: GatewayRequest, now: float) -> Verdict:
         """Route, plan and subscription are known to allow: charge the limit."""
         v.consumer_id, v.key_id = warm.consumer_id, warm.key_id
         v.api, v.route, v.rest = warm.api, warm.route, warm.rest
@@ -313,8 +340,8 @@ class Gateway:
         if warm.lifecycle:
             v.headers.update(warm.lifecycle)
         if warm.fixed:
-            charged = self.limiter.charge(warm.bucket, warm.schedule)
-            if type(charged) is dict:  # admitted: the usual case, in the fewest steps
+            charged = self.limiter.charge(warm.bucket, warm.schedule, self._now(now))
+            if type(charged) is dict:  # admitted
                 if v.headers:
                     v.headers.update(charged)
                 else:
@@ -322,9 +349,11 @@ class Gateway:
                 v.outcome = Outcome.OK
                 return v
             assert isinstance(charged, Throttled)
-            throttled = charged
-        else:
-            throttled = self.limiter.check(warm.bucket, plan, warm.schedule)
+            return self._limited(v, plan, charged)
+        return self._limited(v, plan, self.limiter.check(warm.bucket, plan, warm.schedule))
+
+    def _limited(self, v: Verdict, plan: Plan, throttled: Throttled) -> Verdict:
+        """``v`` after a limit check that did not simply admit (or the store failed)."""
         if throttled.decision is None:
             if plan.fail_mode is FailMode.OPEN:
                 self.metrics.count("FailOpen")
@@ -343,6 +372,11 @@ class Gateway:
             return v
         v.outcome = Outcome.OK
         return v
+
+    def _now(self, now: float) -> float | None:
+        """``now`` for the limiter when it reads the same clock (it always does when wired
+        by ``shared/wiring.py``), else None: it reads its own."""
+        return now if self._same_clock else None
 
     # --- respond -------------------------------------------------------------------------
 

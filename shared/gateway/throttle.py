@@ -17,6 +17,7 @@ from shared.core.ratelimit import (
     RateDecision,
     Schedule,
     Slot,
+    Window,
     decide,
     learn,
     limits_of,
@@ -24,6 +25,11 @@ from shared.core.ratelimit import (
     shard_bucket,
 )
 from shared.ports import Store, StoreUnavailable
+
+#: (start, end, slots with the ledger's, guards, the Schedule's window): see Limiter.charge
+_Charging = tuple[float, float, tuple[Slot, ...], tuple[Guard, ...], Window]
+#: Bound on the schedules a Limiter keeps windows for (one per distinct plan in use).
+MAX_SCHEDULES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,9 @@ class Limiter:
         self._turn = itertools.count(secrets.randbelow(1 << 16))
         # this month's bounds and the hit that adds its ledger slot, built once a month
         self._ledger: tuple[float, float, Callable[..., HitResult]] | None = None
+        # per unsharded fixed-window Schedule: (start, end, its slots with this month's
+        # ledger slot, the ledger guard, the schedule's window), valid in [start, end)
+        self._windows: dict[Schedule, _Charging] = {}
 
     def _ledgered(self, now: float) -> Callable[..., HitResult]:
         """``store.hit`` with this month's ledger slot and last month's guard added: the
@@ -63,21 +72,55 @@ class Limiter:
         self._ledger = (start, end, hit)  # replaced whole: safe to share between threads
         return hit
 
-    def charge(self, bucket: str, schedule: Schedule) -> dict[str, str] | Throttled:
+    def charge(
+        self, bucket: str, schedule: Schedule, now: float | None = None
+    ) -> dict[str, str] | Throttled:
         """The warm path for a fixed-window ``schedule`` (``schedule.fixed``, with limits):
         the RateLimit headers when admitted, else the denial (or ``Throttled(None)`` when
-        the store is unavailable). Same decision as ``check``, fewer objects."""
-        now = self.clock.now()
+        the store is unavailable). Same decision as ``check``, fewer objects. ``now``: the
+        caller's reading of this limiter's clock, if it has one."""
+        if now is None:
+            now = self.clock.now()
+        if schedule.shards != 1:
+            return self._charge_shards(bucket, schedule, now)
+        # One store hit with what is built once per window: no per-request tuples.
+        c = self._windows.get(schedule)
+        if c is None or not (c[0] <= now < c[1]):
+            c = self._charging(schedule, now)
+        try:
+            result = self.store.hit(bucket, c[2], c[3], schedule.cost)
+        except StoreUnavailable:
+            return Throttled(None)
+        if result.admitted:
+            return schedule.headers(c[4], result.counts, now)
+        return Throttled(schedule.denied(c[4], result, now))
+
+    def _charging(self, schedule: Schedule, now: float) -> _Charging:
+        w = schedule.window(now)
+        start, end = ledger.month_bounds(now)
+        c = (
+            max(w[0], start),
+            min(w[1], end),
+            (*w[2], ledger.slot(now)),
+            (ledger.guard(now),),
+            w,
+        )
+        if len(self._windows) >= MAX_SCHEDULES:  # schedules of plans gone by: start over
+            self._windows.clear()
+        self._windows[schedule] = c  # a whole tuple: safe to share between threads
+        return c
+
+    def _charge_shards(
+        self, bucket: str, schedule: Schedule, now: float
+    ) -> dict[str, str] | Throttled:
+        """A hot consumer: spread over the shards, a second one before refusing."""
         hit = self._ledgered(now)
         try:
-            if schedule.shards == 1:
-                charged = schedule.charge(hit, bucket, now)
-            else:  # a hot consumer: spread over the shards, a second one before refusing
-                shard = next(self._turn) % schedule.shards
+            shard = next(self._turn) % schedule.shards
+            charged = schedule.charge(hit, shard_bucket(bucket, shard), now)
+            if isinstance(charged, RateDecision):
+                shard = (shard + 1) % schedule.shards
                 charged = schedule.charge(hit, shard_bucket(bucket, shard), now)
-                if isinstance(charged, RateDecision):
-                    shard = (shard + 1) % schedule.shards
-                    charged = schedule.charge(hit, shard_bucket(bucket, shard), now)
         except StoreUnavailable:
             return Throttled(None)
         if isinstance(charged, RateDecision):
@@ -90,7 +133,7 @@ class Limiter:
         time (``decide(schedule.counters(now), result)`` is ``charge``'s denial). None:
         the store is unavailable."""
         now = self.clock.now()
-        slots = schedule._current(now)[2]  # what charge and counters use, this window
+        slots = schedule.window(now)[2]  # what charge and counters use, this window
         try:
             return now, self._ledgered(now)(bucket, slots, (), schedule.cost)
         except StoreUnavailable:
