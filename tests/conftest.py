@@ -1,0 +1,39 @@
+"""Suite-wide collection rule for pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``).
+
+Plain load distribution hands a module's tests to whichever worker is free, so a
+module-scoped fixture (a ``tollway local`` stack, Chromium, a month of metered traffic, a
+generated client) was built once per worker that got a piece of the module, and a module
+whose tests follow one another (the portal journey) could be cut in two. A module in which
+any test uses a module-scoped fixture is therefore one xdist group: one worker runs all of
+it, in file order, and builds each of its module fixtures once. Every other test is still
+handed out one by one. Without ``--dist loadgroup`` (or without ``-n``) the mark does nothing.
+
+xdist groups by the suffix ``@<group>`` on each test id that its worker adds from the mark,
+but pytest 9 keeps a node's id in ``_id`` (a NodeId) and xdist 3.8 still writes ``_nodeid``:
+the suffix never appears and every test is its own group. So the suffix is set here, once,
+in the form xdist reads (``nodeid@group``), and only on an xdist worker under loadgroup.
+"""
+
+from __future__ import annotations
+
+import pytest
+from _pytest.nodeid import NodeId
+
+
+def _uses_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    grouped = {item.nodeid.split("::")[0] for item in items if _uses_a_module_fixture(item)}
+    suffix = bool(getattr(config.option, "loadgroup", False))  # set by xdist on its workers
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module in grouped:
+            item.add_marker(pytest.mark.xdist_group(module))
+            if suffix and not item.nodeid.endswith(f"@{module}") and hasattr(item, "_id"):
+                item._id = NodeId.parse(f"{item.nodeid}@{module}")
