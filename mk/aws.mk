@@ -1,14 +1,18 @@
 # AWS: template checks (run by `make test`), build, deploy and teardown. docs/aws.md.
 #
-# Each IaC tool lives in its own virtualenv (their pins clash with each other and with the
-# project's); a stamp per venv makes re-runs instant until the pins below change.
+# checkov and SAM each live in their own virtualenv (their pins clash with each other and with
+# the project's); a stamp per venv makes re-runs instant until the pins below change. cfn-lint
+# is installed in SAM's (whose `validate --lint` runs it anyway: aws-sam-cli requires
+# cfn-lint>=1.52,<1.59), pinned, so it is not installed twice; pip refuses the pair loudly if
+# the pins ever stop fitting together. --no-compile: these tools run a few commands that import
+# a fraction of what is installed; Python compiles that fraction on first use, not all of it.
 
 CFNLINT_VERSION ?= 1.58.0
 SAM_VERSION ?= 1.170.0
 CHECKOV_VERSION ?= 3.3.30
 
 AWS_TEMPLATE := template.yaml
-CFNLINT := .venv-cfnlint/bin/cfn-lint
+CFNLINT := .venv-sam/bin/cfn-lint
 SAM := .venv-sam/bin/sam
 CHECKOV := .venv-checkov/bin/checkov
 
@@ -16,21 +20,20 @@ CHECKOV := .venv-checkov/bin/checkov
 
 .venv-%/.installed: mk/aws.mk
 	test -d .venv-$* || $(PY) -m venv .venv-$*
-	.venv-$*/bin/pip install -q --disable-pip-version-check $(PIP_SPEC_$*)
+	.venv-$*/bin/pip install -q --disable-pip-version-check --no-compile $(PIP_SPEC_$*)
 	touch $@
 
-PIP_SPEC_cfnlint := cfn-lint==$(CFNLINT_VERSION)
-PIP_SPEC_sam := aws-sam-cli==$(SAM_VERSION)
+PIP_SPEC_sam := aws-sam-cli==$(SAM_VERSION) cfn-lint==$(CFNLINT_VERSION)
 PIP_SPEC_checkov := checkov==$(CHECKOV_VERSION)
 
-aws-iac-tools: .venv-cfnlint/.installed .venv-sam/.installed .venv-checkov/.installed
+aws-iac-tools: .venv-sam/.installed .venv-checkov/.installed
 
 aws-iac-check: aws-iac-tools
 	$(CFNLINT) $(AWS_TEMPLATE)
 	$(SAM) validate --lint --template $(AWS_TEMPLATE)
 	$(CHECKOV) -f $(AWS_TEMPLATE) --framework cloudformation --skip-download --quiet --compact
 
-TEST_PREREQS += aws-iac-check
+TEST_CHECKS += aws-iac-check
 
 # --- build and deploy (needs real AWS credentials; never run by the tests) ---------------
 

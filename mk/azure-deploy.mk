@@ -13,7 +13,10 @@ azure-iac-check: $(AZ_CHECKOV_VENV)/.installed
 	$(AZ_CHECKOV_VENV)/bin/python $(AZ_IAC_DIR)/parse_check.py $(AZ_IAC_DIR)
 	$(AZ_CHECKOV_VENV)/bin/checkov -d $(AZ_IAC_DIR) --framework bicep --skip-download --quiet --compact
 
-TEST_PREREQS += azure-iac-check
+TEST_CHECKS += azure-iac-check
+# tests/functional/azure/test_bicep.py runs the parse gate with pycep from this virtualenv:
+# it must exist before pytest starts.
+TEST_PREREQS += $(AZ_CHECKOV_VENV)/.installed
 
 # --- build and deploy (needs `az login`, Node for the portal upload; never run by the tests) --
 

@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
+	  if [ "$$(id -u)" = 0 ]; then $(APT_LOCKED) 'apt-get update -qq && apt-get install -y -qq nodejs npm'; \
 	  else echo "make test: npm is missing and installing it needs root. Install Node.js 18+" \
 	    "with npm (Debian/Ubuntu: sudo apt-get install -y nodejs npm), then run make test" \
 	    "again: the Azure Tables tests need Azurite from npm."; exit 1; fi; }

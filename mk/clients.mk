@@ -10,7 +10,7 @@ OPENAPI_CLIENT_VERSION ?= 0.29.1
 
 .venv-openapi/.installed: mk/clients.mk
 	test -d .venv-openapi || $(PY) -m venv .venv-openapi
-	.venv-openapi/bin/pip install -q --disable-pip-version-check \
+	.venv-openapi/bin/pip install -q --disable-pip-version-check --no-compile \
 	  openapi-python-client==$(OPENAPI_CLIENT_VERSION)
 	touch $@
 

@@ -11,7 +11,7 @@ AS_ROOT ?= $(shell test "$$(id -u)" = 0 && echo yes)
 portal-browser:
 	@test -x $(CHROMIUM) || { \
 	  if [ "$(AS_ROOT)" = yes ]; then \
-	    apt-get update -qq && apt-get install -y -qq chromium; \
+	    $(APT_LOCKED) 'apt-get update -qq && apt-get install -y -qq chromium'; \
 	  else \
 	    echo "make test: Chromium ($(CHROMIUM)) is missing and installing it needs root."; \
 	    echo "  Install it with: sudo apt-get install -y chromium   (Debian/Ubuntu)"; \
