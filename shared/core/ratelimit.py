@@ -354,7 +354,7 @@ class Schedule:
             if n > 1:
                 left = min(whole, left * n)
             reset = math.ceil(end - now)
-            values.append(left if left > 0 else 0)
+            values.append(left if left > 0 else 0)  # (cheaper than += a pair: no tuple)
             values.append(reset if reset > 1 else 1)
         return {"RateLimit-Policy": w[4], "RateLimit": w[5] % tuple(values)}
 

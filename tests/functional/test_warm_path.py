@@ -4,25 +4,37 @@ the warm decision's cost is bounded by a CALL COUNT (deterministic, not a timing
 
 from __future__ import annotations
 
+import random
 import sys
+from calendar import timegm
+
+import pytest
 
 from shared.adapters.memory import MemoryStore
+from shared.core import ledger
 from shared.core.clock import ManualClock
 from shared.core.models import Algorithm, KeyRecord, KeyState, Plan
+from shared.core.outcomes import Outcome
 from shared.core.ratelimit import (
+    Guard,
+    Slot,
+    admit,
     decide,
     limits_of,
     plan_counters,
     ratelimit_headers,
     schedule_of,
 )
-from shared.core.request import GatewayRequest
+from shared.core.request import GatewayRequest, screen, validate
+from shared.gateway.throttle import Limiter, Throttled
 from shared.management import records
 from tests.functional.conftest import T0, make_world
 
-#: Python + C calls of one warm key-path decide() (60 when written): a regression that
-#: adds lookups, parsing or objects to the warm path shows up here, without timing noise.
-MAX_WARM_CALLS = 75
+#: Python + C calls of one warm key-path decide(): 60 when written, 65 before the one-pass
+#: rework (screen, the limiter's per-window tuples, MemoryStore.hit in one pass), 55 after
+#: it (list.append counts as a call: 4 of the 55). A regression that adds lookups,
+#: parsing or objects to the warm path shows up here, without timing noise.
+MAX_WARM_CALLS = 60
 
 
 def _calls(fn) -> int:
@@ -107,6 +119,150 @@ def test_schedule_charge_decides_as_plan_counters_decide_and_headers():
             else:
                 assert got == expected
             clock.advance(0.4 if i % 3 else 17)
+
+
+def test_warm_path_answers_as_the_cold_path():
+    # GIVEN two gateways over one store, one of them never warm (its entries are dropped)
+    world, other = make_world(ttl=60), make_world(ttl=60)
+    _big(world)
+    _big(other)
+    key = world.keys["a"]
+    other_key = other.keys["a"]
+    for i in range(4):
+        rid = ("x-request-id", f"caller-{i:04d}")
+        warm = world.gateway.decide(_req(key, rid))
+        other.gateway._warm.clear()
+        cold = other.gateway.decide(_req(other_key, rid))
+        # THEN every field but the generated request id and the key's own id is equal
+        for f in ("outcome", "consumer_id", "plan_id", "subscription_id", "api", "route",
+                  "rest", "cost", "fail_open", "headers", "correlation_id", "policy", "scoped"):
+            assert getattr(warm, f) == getattr(cold, f), f
+        world.clock.advance(7)
+        other.clock.advance(7)
+
+
+def test_warm_path_refuses_as_the_cold_path_and_keeps_lifecycle_headers():
+    # GIVEN a plan of 2 per minute: the third warm request is refused with the same headers
+    world, other = make_world(ttl=60), make_world(ttl=60)
+    for w in (world, other):
+        records.save_unaudited(w.store, [records.put_plan_write(
+            Plan("free", "Free", apis=("demo",), rate_per_minute=2))])
+    got, want = [], []
+    for _ in range(3):
+        got.append(world.gateway.decide(_req(world.keys["a"])))
+        other.gateway._warm.clear()
+        want.append(other.gateway.decide(_req(other.keys["a"])))
+    assert [v.outcome for v in got] == [Outcome.OK, Outcome.OK, Outcome.RATE_LIMITED]
+    assert [v.headers for v in got] == [v.headers for v in want]
+
+
+def _req(key: str, *extra: tuple[str, str]) -> GatewayRequest:
+    return GatewayRequest("GET", "/demo/v2/echo/hi", "", (("x-api-key", key), *extra))
+
+
+@pytest.mark.parametrize(
+    ("req", "want"),
+    [
+        (GatewayRequest("GET", "/a", "", (("x-api-key", "k"),)), (Outcome.OK, "k", None)),
+        # a second credential header: no lone key (authenticate reports the ambiguity)
+        (GatewayRequest("GET", "/a", "", (("x-api-key", "k"), ("x-api-key", "j"))),
+         (Outcome.OK, None, None)),
+        (GatewayRequest("GET", "/a", "", (("authorization", "Bearer t"), ("x-api-key", "k"))),
+         (Outcome.OK, None, None)),
+        # the first X-Request-Id, only when well-formed
+        (GatewayRequest("GET", "/a", "", (("x-request-id", "first-id-1"),
+                                          ("x-request-id", "second-id"))),
+         (Outcome.OK, None, "first-id-1")),
+        (GatewayRequest("GET", "/a", "", (("x-request-id", "short"),)), (Outcome.OK, None, None)),
+        (GatewayRequest("GET", "/a", "", (("x-request-id", "has space in"),)),
+         (Outcome.OK, None, None)),
+        # what validate refuses: nothing is read from the headers then
+        (GatewayRequest("G T", "/a", "", (("x-api-key", "k"),)), (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("A" * 17, "/a"), (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "a"), (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "/a/../b"), (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "/a\\b"), (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "/a", "q=\x01"), (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "/a", "", (("x-api-key", "k\x7f"),)),
+         (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "/a", "", (("bad name", "v"),)), (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "/a", "", (("x-tab", "a\tb"), ("x-api-key", "k"))),
+         (Outcome.OK, "k", None)),
+        (GatewayRequest("GET", "/a", "", (("x-big", "v" * 16_380),)),
+         (Outcome.HEADERS_TOO_LARGE, None, None)),
+        (GatewayRequest("GET", "/a", "", (), b"x" * 1025), (Outcome.BODY_TOO_LARGE, None, None)),
+    ],
+)
+def test_screen_validates_and_reads_the_lone_key_and_the_callers_id(req, want):
+    assert screen(req, 1024) == want
+    assert validate(req, 1024) is want[0]
+
+
+def test_memory_hit_decides_by_the_admit_rule():
+    # GIVEN random hits over a few counter names (slots, guards that may share a slot's
+    # name, ceilings and bounds around the counts, expiry), seeded
+    rnd = random.Random(11)
+    clock = ManualClock(T0)
+    store = MemoryStore(clock)
+    model: dict[str, tuple[int, float]] = {}  # what the store should hold
+    for _ in range(3000):
+        now = clock.now()
+        names = rnd.sample("abcd", rnd.randint(0, 3))
+        slots = [Slot(n, rnd.randint(0, 6), now + rnd.uniform(0.5, 5)) for n in names]
+        guards = [Guard(rnd.choice("abcde"), rnd.randint(-1, 5)) for _ in range(rnd.randint(0, 2))]
+        cost = rnd.randint(1, 2)
+        named = {s.name for s in slots} | {g.name for g in guards}
+        if len(model) > len(slots) + len(guards):  # the store forgets what a hit does not name
+            model = {k: v for k, v in model.items() if k in named}
+        counts = {k: c for k, (c, expires) in model.items() if expires > now}
+        # WHEN the store and the rule decide the same hit
+        got = store.hit("b", slots, guards, cost)
+        want = admit(counts, slots, guards, cost)
+        # THEN they agree, counts included (the store answers for the names the hit named)
+        assert got.admitted is want.admitted
+        assert dict(got.counts) == {k: v for k, v in want.counts.items() if k in named}
+        if want.admitted:
+            for s in slots:
+                model[s.name] = (want.counts[s.name], s.expires_at)
+        clock.advance(rnd.choice((0, 0, 0.5, 1, 3)))
+
+
+def test_memory_hit_with_a_name_twice_keeps_its_rule():
+    # A slot named twice is checked twice against the count as found and adds its cost
+    # twice (the store's rule before the one-pass path, which leaves such hits to it).
+    store = MemoryStore(ManualClock(T0))
+    slot = Slot("m", 10, T0 + 60)
+    assert [tuple(store.hit("b", [slot, slot], [], c)) for c in (2, 4, 3)] == [
+        (True, {"m": 4}), (True, {"m": 12}), (False, {"m": 12})
+    ]
+    store = MemoryStore(ManualClock(T0))
+    assert tuple(store.hit("b", [slot], [Guard("m", 0)], 1)) == (True, {"m": 1})  # absent: 0
+    assert tuple(store.hit("b", [slot], [Guard("m", 5)], 1)) == (True, {"m": 2})
+    assert tuple(store.hit("b", [slot], [Guard("m", 1)], 1)) == (False, {"m": 2})
+
+
+def test_limiter_charge_across_windows_and_a_month_end_hits_as_plan_counters():
+    # GIVEN a fixed-window plan and a clock 3 s before a month ends
+    plan = Plan("p", "P", rate_per_second=2, rate_per_minute=5, quota_per_month=9)
+    end = float(timegm((2026, 2, 1, 0, 0, 0)))
+    clock = ManualClock(end - 3)
+    a, b = MemoryStore(clock), MemoryStore(clock)
+    limiter = Limiter(a, clock)
+    sched = schedule_of(plan)
+    for i in range(40):
+        now = clock.now()
+        # WHEN the limiter charges (its per-window tuples) and the plain rule hits alike
+        got = limiter.charge("bucket", sched) if i % 2 else limiter.charge("bucket", sched, now)
+        cp = plan_counters(limits_of(plan), Algorithm.FIXED, now, plan.request_cost, {})
+        d = decide(cp, b.hit("bucket", (*cp.slots, ledger.slot(now)), (ledger.guard(now),),
+                             cp.cost))
+        # THEN the answers and every stored counter (the ledger's too) are the same
+        if d.admitted:
+            assert got == ratelimit_headers(d.states)
+        else:
+            assert got == Throttled(d)
+        assert a._counters == b._counters
+        clock.advance((0.3, 0.45, 7.0)[i % 3])
 
 
 def _hash(key: str) -> str:
