@@ -16,15 +16,17 @@ Signing is Signature Version 4 as AWS documents it; ``tests/unit/test_dynamodb_h
 holds every header it signs equal to botocore's ``SigV4Auth`` for the same request and
 time. The signing key is derived once a day, not once a request.
 
-Configuration, as botocore reads it: the region from ``region_name``, ``AWS_REGION`` or
-``AWS_DEFAULT_REGION``; the endpoint from ``endpoint_url``, ``AWS_ENDPOINT_URL_DYNAMODB``
-or ``AWS_ENDPOINT_URL``, else ``https://dynamodb.<region>.amazonaws.com`` (``.com.cn`` in
-China; ``dynamodb-fips`` when ``AWS_USE_FIPS_ENDPOINT=true``); credentials from the
-arguments, else ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``
-(what Lambda sets), else botocore's credential chain (imported only then; its refreshing
-credentials are read on every request). Not supported: ``HTTPS_PROXY`` (Lambda reaches DynamoDB
-directly, or through a VPC endpoint, which needs none) and the isolated partitions' default
-endpoints (set ``AWS_ENDPOINT_URL_DYNAMODB`` there).
+Configuration, as botocore reads it (from ``environ``, by default the process environment:
+the SDK's variables, which never pass through Settings): the region from ``region_name``,
+``AWS_REGION`` or ``AWS_DEFAULT_REGION``; the endpoint from ``endpoint_url``,
+``AWS_ENDPOINT_URL_DYNAMODB`` or ``AWS_ENDPOINT_URL``, else
+``https://dynamodb.<region>.amazonaws.com`` (``.com.cn`` in China; ``dynamodb-fips`` when
+``AWS_USE_FIPS_ENDPOINT=true``); credentials from the arguments, else ``AWS_ACCESS_KEY_ID``
+/ ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` (what Lambda sets), else botocore's
+credential chain (imported only then; its refreshing credentials are read on every request).
+Not supported: ``HTTPS_PROXY`` (Lambda reaches DynamoDB directly, or through a VPC endpoint,
+which needs none) and the isolated partitions' default endpoints (set
+``AWS_ENDPOINT_URL_DYNAMODB`` there).
 
 Retries: at most ``max_attempts`` tries per call, the first included, after a connection
 failure, a timeout, a 5xx, a throttling error or a response whose ``x-amz-crc32`` does not
@@ -43,7 +45,7 @@ import random
 import select
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,10 +110,10 @@ class Credentials:
         self.access_key, self.secret_key, self.token = access_key, secret_key, token or None
 
 
-def _env_credentials() -> Credentials | None:
-    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+def _env_credentials(env: Mapping[str, str]) -> Credentials | None:
+    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
     if key and secret:
-        return Credentials(key, secret, os.environ.get("AWS_SESSION_TOKEN"))
+        return Credentials(key, secret, env.get("AWS_SESSION_TOKEN"))
     return None
 
 
@@ -131,8 +133,8 @@ def _chain_credentials() -> Callable[[], Credentials]:
     return current
 
 
-def default_endpoint(region: str) -> str:
-    fips = os.environ.get("AWS_USE_FIPS_ENDPOINT", "").lower() == "true"
+def default_endpoint(region: str, env: Mapping[str, str]) -> str:
+    fips = env.get("AWS_USE_FIPS_ENDPOINT", "").lower() == "true"
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"https://dynamodb{'-fips' * fips}.{region}.{suffix}"
 
@@ -276,15 +278,18 @@ class DynamoHttpClient:
         read_timeout: float = 1.0,
         max_pool_connections: int = 10,
         sleep: Callable[[float], None] = time.sleep,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if environ is None:  # the SDK's own variables, read as botocore reads them
+            environ = os.environ
+        region = region_name or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
         if not region:
             raise TransportError("", "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION")
         endpoint = (
             endpoint_url
-            or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-            or os.environ.get("AWS_ENDPOINT_URL")
-            or default_endpoint(region)
+            or environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+            or environ.get("AWS_ENDPOINT_URL")
+            or default_endpoint(region, environ)
         )
         self.region, self.endpoint = region, endpoint.rstrip("/")
         self.max_attempts = max(1, max_attempts)
@@ -295,7 +300,7 @@ class DynamoHttpClient:
         if aws_access_key_id and aws_secret_access_key:
             given = Credentials(aws_access_key_id, aws_secret_access_key, aws_session_token)
             self._credentials: Callable[[], Credentials] = lambda: given
-        elif (env := _env_credentials()) is not None:
+        elif (env := _env_credentials(environ)) is not None:
             self._credentials = lambda: env
         else:
             try:

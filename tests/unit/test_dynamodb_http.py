@@ -91,12 +91,11 @@ def test_host_header_drops_only_the_default_port(url, host):
     assert host_header(url) == host
 
 
-def test_default_endpoints(monkeypatch):
-    monkeypatch.delenv("AWS_USE_FIPS_ENDPOINT", raising=False)
-    assert default_endpoint("eu-central-1") == "https://dynamodb.eu-central-1.amazonaws.com"
-    assert default_endpoint("cn-north-1") == "https://dynamodb.cn-north-1.amazonaws.com.cn"
-    monkeypatch.setenv("AWS_USE_FIPS_ENDPOINT", "true")
-    assert default_endpoint("us-west-2") == "https://dynamodb-fips.us-west-2.amazonaws.com"
+def test_default_endpoints():
+    assert default_endpoint("eu-central-1", {}) == "https://dynamodb.eu-central-1.amazonaws.com"
+    assert default_endpoint("cn-north-1", {}) == "https://dynamodb.cn-north-1.amazonaws.com.cn"
+    fips = {"AWS_USE_FIPS_ENDPOINT": "true"}
+    assert default_endpoint("us-west-2", fips) == "https://dynamodb-fips.us-west-2.amazonaws.com"
 
 
 @pytest.fixture
