@@ -17,9 +17,10 @@ from shared.core.outcomes import Outcome
 
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 1024 * 1024
-_PRINTABLE = re.compile(r"^[\x20-\x7e\t]*$")
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+# \Z, not $: "$" also matches before a final newline, which would let "v\n" through.
+_PRINTABLE = re.compile(r"[\x20-\x7e\t]*\Z")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}\Z")
 
 #: Hop-by-hop headers (RFC 9110 7.6.1) never cross the gateway in either direction.
 HOP_BY_HOP = frozenset(

@@ -186,6 +186,13 @@ def _req(key: str, *extra: tuple[str, str]) -> GatewayRequest:
         (GatewayRequest("GET", "/a", "", (("x-api-key", "k\x7f"),)),
          (Outcome.BAD_REQUEST, None, None)),
         (GatewayRequest("GET", "/a", "", (("bad name", "v"),)), (Outcome.BAD_REQUEST, None, None)),
+        # a final newline is refused too (a regex "$" would have matched before it)
+        (GatewayRequest("GET", "/a", "", (("x-tab", "a\tb\n"),)),
+         (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "/a", "", (("x-tok\n", "v"),)), (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "/a\n"), (Outcome.BAD_REQUEST, None, None)),
+        (GatewayRequest("GET", "/a", "", (("x-request-id", "abc-12345\n"),)),
+         (Outcome.BAD_REQUEST, None, None)),
         (GatewayRequest("GET", "/a", "", (("x-tab", "a\tb"), ("x-api-key", "k"))),
          (Outcome.OK, "k", None)),
         (GatewayRequest("GET", "/a", "", (("x-big", "v" * 16_380),)),
