@@ -135,7 +135,9 @@ class Limiter:
         now = self.clock.now()
         slots = schedule.window(now)[2]  # what charge and counters use, this window
         try:
-            return now, self._ledgered(now)(bucket, slots, (), schedule.cost)
+            # No ledger slot: a policy limit's bucket (per header, IP, route...) is not a
+            # consumer's and API's, and the ledger is only ever read from those.
+            return now, self.store.hit(bucket, slots, (), schedule.cost)
         except StoreUnavailable:
             return None
 
