@@ -196,12 +196,12 @@ class MemoryStore:
             elif g.at_most < 0:
                 ok = False
         if not ok:
-            return HitResult(False, live)
+            return tuple.__new__(HitResult, (False, live))
         for s in slots:
             n = live.get(s.name, 0) + cost
             live[s.name] = n
             stored[s.name] = (n, s.expires_at)
-        return HitResult(True, live)
+        return tuple.__new__(HitResult, (True, live))
 
     def close(self) -> None:
         pass

@@ -143,6 +143,11 @@ class Headers:
     def items(self) -> list[tuple[str, str]]:
         return list(self._pairs)
 
+    def pairs_except(self, lowered: frozenset[str]) -> tuple[tuple[str, str], ...]:
+        """Every pair whose lower-cased name is not in ``lowered``."""
+        pairs = zip(self._pairs, self._low, strict=True)
+        return tuple([p for p, low in pairs if low not in lowered])
+
 
 @dataclass(slots=True)
 class GatewayResponse:

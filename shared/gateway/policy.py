@@ -237,7 +237,8 @@ class PolicyLayer:
             return True
         if rule.shadow:
             self.metrics.count("WouldThrottle")
-            v.headers[SHADOW] = "would-throttle"
+            if SHADOW not in v.headers:  # said once, however many shadow limits would throttle
+                v.headers[SHADOW] = "would-throttle"
             return True
         d = decide(cl.schedule.counters(now), result)
         quota = d.exceeded is not None and d.exceeded.is_quota
@@ -267,7 +268,8 @@ class PolicyLayer:
             return True
         if shadow:
             self.metrics.count("WouldThrottle")
-            v.headers[SHADOW] = "would-throttle"
+            if SHADOW not in v.headers:  # said once, however many shadow limits would throttle
+                v.headers[SHADOW] = "would-throttle"
             return True
         quota = d.exceeded is not None and d.exceeded.is_quota
         v.outcome = Outcome.QUOTA_EXCEEDED if quota else Outcome.RATE_LIMITED
@@ -310,8 +312,7 @@ class PolicyLayer:
             self.metrics.count("CacheMiss")
             ttl = cache_ttl(resp.status, resp.headers, p.cache)
             if ttl and v.outcome is Outcome.OK:
-                kept = tuple([(k, val) for k, val in resp.headers.items()
-                              if k.lower() not in _OWN])
+                kept = resp.headers.pairs_except(_OWN)
                 self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
                 if p.cache.shared:
                     self._shared(gw).put(key, now + ttl, now, resp.status, kept, resp.body)
