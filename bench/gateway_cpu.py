@@ -20,6 +20,10 @@ from shared.core.tokens import Issuer
 
 #: Goal for the warm key-path decision (memory store), µs of CPU.
 DECIDE_GOAL_US = 10.0
+#: The same goal as a ratio to the floor, which a loaded or throttled machine inflates
+#: alike: issue 11 measured 23 µs as 57x the floor (so its floor was 23/57 µs) against
+#: the 10 µs goal, i.e. the goal is 10 / (23 / 57) = 24.8x the floor.
+DECIDE_GOAL_RATIO = DECIDE_GOAL_US / (23 / 57)
 
 
 def call_count(fn) -> tuple[int, Counter[str]]:
@@ -137,7 +141,12 @@ def run() -> list[str]:
             f" (spread {min(decides) * 1e6:.1f}-{max(decides) * 1e6:.1f})",
         ),
         row("floor: SHA-256 of the key + dict lookup", f"{sha * 1e6:.2f} µs"),
-        row("decide() / floor", f"{decide / sha:.1f}x"),
+        row(
+            "decide() / floor",
+            f"{decide / sha:.1f}x",
+            f"goal <= {DECIDE_GOAL_RATIO:.1f}x (10 µs at the issue's floor): "
+            f"{'met' if decide / sha <= DECIDE_GOAL_RATIO else 'not met'}",
+        ),
         row("function calls per warm decide() (sys.setprofile, no timing)", f"{calls}"),
         row("gateway handle() CPU per request (in-process upstream)", f"{handle * 1e6:.1f} µs"),
         row("store round trips per request (steady state)", f"{trips:.2f}", "goal 1"),
