@@ -308,7 +308,6 @@ class DynamoHttpClient:
             except Exception as e:  # any failure of the chain: no credentials
                 raise TransportError("", f"no AWS credentials ({e})") from None
         self._pool = Connections(self.endpoint, connect_timeout, read_timeout, max_pool_connections)
-        self.calls = 0  # requests sent (tests and the cold-start bench count them)
 
     # The store's operations, keyword arguments as botocore's client takes them.
     def get_item(self, **kw: Any) -> dict[str, Any]:
@@ -349,7 +348,6 @@ class DynamoHttpClient:
     def _send(self, operation: str, target: str, body: bytes) -> dict[str, Any]:
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         headers = self._signer.headers(self._credentials(), self._host, target, body, amz_date)
-        self.calls += 1
         conn: HTTPConnection | None = None
         try:
             conn = self._pool.take()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from shared.core import ledger
@@ -27,6 +26,7 @@ from shared.core.ratelimit import (
 from shared.ports import Store, StoreUnavailable
 
 #: (start, end, slots with the ledger's, guards, the Schedule's window): see Limiter.charge
+#: (a sharded Schedule's window has each shard's ceilings)
 _Charging = tuple[float, float, tuple[Slot, ...], tuple[Guard, ...], Window]
 #: Bound on the schedules a Limiter keeps windows for (one per distinct plan in use).
 MAX_SCHEDULES = 1024
@@ -49,28 +49,9 @@ class Limiter:
         # Which shard a sharded plan's next hit goes to: turns, from a random start so
         # that instances do not all begin on shard 0.
         self._turn = itertools.count(secrets.randbelow(1 << 16))
-        # this month's bounds and the hit that adds its ledger slot, built once a month
-        self._ledger: tuple[float, float, Callable[..., HitResult]] | None = None
-        # per unsharded fixed-window Schedule: (start, end, its slots with this month's
-        # ledger slot, the ledger guard, the schedule's window), valid in [start, end)
+        # per fixed-window Schedule: (start, end, its slots with this month's ledger slot,
+        # the ledger guard, the schedule's window), valid in [start, end)
         self._windows: dict[Schedule, _Charging] = {}
-
-    def _ledgered(self, now: float) -> Callable[..., HitResult]:
-        """``store.hit`` with this month's ledger slot and last month's guard added: the
-        warm path's admission count rides along the same single update."""
-        cached = self._ledger
-        if cached is not None and cached[0] <= now < cached[1]:
-            return cached[2]
-        start, end = ledger.month_bounds(now)
-        add_slot, add_guard = ledger.slot(now), ledger.guard(now)
-        store_hit = self.store.hit
-
-        def hit(bucket: str, slots: Sequence[Slot], guards: Sequence[Guard],
-                cost: int) -> HitResult:
-            return store_hit(bucket, (*slots, add_slot), (*guards, add_guard), cost)
-
-        self._ledger = (start, end, hit)  # replaced whole: safe to share between threads
-        return hit
 
     def charge(
         self, bucket: str, schedule: Schedule, now: float | None = None
@@ -81,12 +62,12 @@ class Limiter:
         caller's reading of this limiter's clock, if it has one."""
         if now is None:
             now = self.clock.now()
-        if schedule.shards != 1:
-            return self._charge_shards(bucket, schedule, now)
         # One store hit with what is built once per window: no per-request tuples.
         c = self._windows.get(schedule)
         if c is None or not (c[0] <= now < c[1]):
             c = self._charging(schedule, now)
+        if schedule.shards != 1:
+            return self._charge_shards(bucket, schedule, c, now)
         try:
             result = self.store.hit(bucket, c[2], c[3], schedule.cost)
         except StoreUnavailable:
@@ -111,18 +92,18 @@ class Limiter:
         return c
 
     def _charge_shards(
-        self, bucket: str, schedule: Schedule, now: float
+        self, bucket: str, schedule: Schedule, c: _Charging, now: float
     ) -> dict[str, str] | Throttled:
         """A hot consumer: spread over the shards, a second one before refusing."""
-        hit = self._ledgered(now)
         try:
             shard = next(self._turn) % schedule.shards
-            charged = schedule.charge(hit, shard_bucket(bucket, shard), now)
-            if isinstance(charged, RateDecision):
+            result = self.store.hit(shard_bucket(bucket, shard), c[2], c[3], schedule.cost)
+            if not result.admitted:
                 shard = (shard + 1) % schedule.shards
-                charged = schedule.charge(hit, shard_bucket(bucket, shard), now)
+                result = self.store.hit(shard_bucket(bucket, shard), c[2], c[3], schedule.cost)
         except StoreUnavailable:
             return Throttled(None)
+        charged = schedule.answer(c[4], result, now)
         if isinstance(charged, RateDecision):
             return Throttled(charged)
         return charged
