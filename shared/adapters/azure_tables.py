@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import threading
 import time
 from collections import deque
@@ -51,6 +50,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.data.tables import EdmType, EntityProperty, TableClient, TableEntity, UpdateMode
 
+from shared.adapters.attempts import full_jitter
 from shared.adapters.azure_keys import decode, encode, prefix_end
 from shared.core.clock import Clock, SystemClock
 from shared.core.ratelimit import Guard, HitResult, Slot, admit
@@ -397,8 +397,7 @@ class AzureTableStore:
             except _Conflict:  # another request got in first: back off, re-read, decide again
                 if time.monotonic() > give_up:
                     break  # past this bucket's ceiling: the plan's fail mode decides
-                ceiling = min(_BACKOFF[1], _BACKOFF[0] * 2**attempt)
-                time.sleep(random.uniform(0, ceiling))
+                time.sleep(full_jitter(attempt, *_BACKOFF))
                 state, fresh = self._read_counters(pk), True
                 continue
             self._remember(bucket, written)

@@ -43,7 +43,6 @@ tries in all (under 1.2 s of pauses), then ``StoreUnavailable``: the caller rede
 from __future__ import annotations
 
 import math
-import random
 import re
 import threading
 import time
@@ -51,6 +50,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from shared.adapters.attempts import full_jitter
 from shared.adapters.dynamodb_http import (
     BotocoreClient,
     DynamoError,
@@ -405,8 +405,7 @@ class DynamoStore:
                 for i in refused.failed:  # the item was not as we assumed: other form
                     flips[i] = not flips[i]
                 if not refused.failed:  # a conflict with another transaction: back off
-                    first, largest = _CONFLICT_BACKOFF
-                    self._sleep(random.uniform(0, min(largest, first * 2**conflicts)))
+                    self._sleep(full_jitter(conflicts, *_CONFLICT_BACKOFF))
                     conflicts += 1
         raise StoreUnavailable("items kept changing under concurrent writers")
 

@@ -41,7 +41,6 @@ import hashlib
 import hmac
 import json
 import os
-import random
 import select
 import time
 import zlib
@@ -49,6 +48,8 @@ from collections.abc import Callable, Mapping
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit
+
+from shared.adapters.attempts import full_jitter
 
 #: The operations the store sends (method name -> X-Amz-Target operation).
 OPERATIONS = {
@@ -343,7 +344,7 @@ class DynamoHttpClient:
                 retry = isinstance(e, TransportError) or e.code in RETRYABLE
                 if not retry or attempt >= self.max_attempts:
                     raise
-            self._sleep(random.uniform(0, _PAUSE * 2 ** (attempt - 1)))
+            self._sleep(full_jitter(attempt - 1, _PAUSE))
 
     def _send(self, operation: str, target: str, body: bytes) -> dict[str, Any]:
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -28,6 +28,7 @@ from typing import Any
 import urllib3
 from urllib3.exceptions import HTTPError
 
+from shared.adapters.attempts import full_jitter
 from shared.core.usage_export import MAX_BATCH, ExportRefused, ExportUnavailable
 
 CONTENT_TYPE = "application/cloudevents-batch+json"
@@ -95,7 +96,7 @@ class OpenMeterExporter:
         return headers
 
     def _backoff_for(self, attempt: int) -> float:
-        return float(self._jitter() * min(self._max_backoff, self._backoff * 2.0 ** attempt))
+        return full_jitter(attempt, self._backoff, self._max_backoff, self._jitter)
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> None:
         if not events:
