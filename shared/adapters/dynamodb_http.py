@@ -180,8 +180,9 @@ class Signer:
         }
         if creds.token:
             signed["x-amz-security-token"] = creds.token
-        names = ";".join(sorted(signed))
-        canonical = "\n".join(f"{k}:{signed[k]}" for k in sorted(signed))
+        order = sorted(signed)
+        names = ";".join(order)
+        canonical = "\n".join(f"{k}:{signed[k]}" for k in order)
         request = f"POST\n/\n\n{canonical}\n\n{names}\n{hashlib.sha256(body).hexdigest()}"
         day = amz_date[:8]
         scope = f"{day}/{self.region}/{self.service}/aws4_request"
