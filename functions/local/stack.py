@@ -7,6 +7,7 @@ environment names (``TOLLWAY_STORE`` and that store's settings, read by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -109,7 +110,10 @@ def _private_files(data_dir: Path, sqlite: bool) -> None:
     if sqlite:
         os.close(os.open(data_dir / "tollway.db", os.O_WRONLY | os.O_CREAT, 0o600))
     for path in data_dir.glob("tollway.db*"):
-        os.chmod(path, 0o600)
+        # A -wal or -shm file may go between the listing and the chmod: SQLite deletes them
+        # when the last connection closes (a killed stack's gateway processes, exiting).
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path, 0o600)
 
 
 def _portal_app(config_js: bytes, connect_to: tuple[str, ...] = ()) -> Any:
