@@ -100,7 +100,7 @@ class CompiledTransform:
     headers go through :func:`response_headers` (``Headers`` finds a name without a scan)."""
 
     __slots__ = ("add", "drop", "query_pairs", "removed", "renamed", "replaced", "req_ops",
-                 "set_pairs", "strip", "transform")
+                 "resp_ops", "set_pairs", "strip", "transform")
 
     def __init__(self, t: Transform) -> None:
         self.transform = t
@@ -114,6 +114,7 @@ class CompiledTransform:
         self.add = t.add_prefix.rstrip("/") if t.add_prefix else ""
         self.drop = frozenset({*t.query_remove, *(n for n, _ in t.query_set)})
         self.query_pairs = tuple(f"{n}={v}" for n, v in t.query_set)
+        self.resp_ops = t.response_headers
 
     def request(self, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         """:func:`request_headers`: one pass (removed, renamed, replaced), then the set."""
@@ -126,6 +127,25 @@ class CompiledTransform:
         else:
             out = [(k, v) for k, v in pairs if k not in removed and k not in replaced]
         return (*out, *self.set_pairs)
+
+    def response(self, headers: Headers) -> None:
+        """:func:`response_headers` with the response ops (if any), asking whether a name is
+        there before removing it (most answers lack what a route removes, and ``pop`` of
+        an absent name costs a lookup that fails)."""
+        ops = self.resp_ops
+        if ops is None:
+            return
+        for name in ops.remove:
+            if name in headers:
+                headers.pop(name)
+        for old, new in ops.rename:
+            if old in headers:
+                values = headers.get_all(old)
+                headers.pop(old)
+                for v in values:
+                    headers.add(new, v)
+        for name, value in ops.set:
+            headers[name] = value
 
     def path(self, rest: str) -> str:
         """:func:`upstream_path`."""
@@ -157,11 +177,13 @@ class IpMatcher:
     """Compiled allow/deny lists. Verdicts per address are remembered (bounded): most
     traffic comes from a few addresses, and parsing one costs more than the lookup."""
 
-    __slots__ = ("_seen", "allow", "deny")
+    __slots__ = ("allow", "deny", "verdicts")
 
     def __init__(self, allow: tuple[Network, ...], deny: tuple[Network, ...]) -> None:
         self.allow, self.deny = allow, deny
-        self._seen: dict[str, bool] = {}
+        #: address -> verdict, as ``admits`` remembered it (callers on the request path
+        #: may read it first and call ``admits`` only for an address not in it)
+        self.verdicts: dict[str, bool] = {}
 
     @classmethod
     def of(cls, allow: Iterable[str], deny: Iterable[str]) -> IpMatcher:
@@ -171,12 +193,12 @@ class IpMatcher:
         return cls(nets(allow), nets(deny))
 
     def admits(self, ip: str) -> bool:
-        seen = self._seen.get(ip)
+        seen = self.verdicts.get(ip)
         if seen is None:
             seen = self._admits(ip)
-            if len(self._seen) >= 4096:
-                self._seen.clear()
-            self._seen[ip] = seen
+            if len(self.verdicts) >= 4096:
+                self.verdicts.clear()
+            self.verdicts[ip] = seen
         return seen
 
     def _admits(self, ip: str) -> bool:
@@ -251,16 +273,33 @@ def limit_key(rule: LimitRule, *, api: str, index: int, consumer: str, key_id: s
     """The bucket a policy limit counts in. One per API: a route's own limit and the API's
     count apart when they are different rules (``index``); a plan's or a consumer's limit
     counts in its own (``scope``: ``P:<plan id>#``, ``C:<consumer id>#``)."""
-    base = f"POL#{scope}{api}#{index}#"
+    return limit_prefix(api, index, scope) + limit_tail(
+        rule, consumer=consumer, key_id=key_id, ip=ip, header=header, route=route)
+
+
+def limit_prefix(api: str, index: int, scope: str = "") -> str:
+    """What :func:`limit_key` starts with: the same for every request of a rule."""
+    return f"POL#{scope}{api}#{index}#"
+
+
+def limit_tail(rule: LimitRule, *, consumer: str, key_id: str, ip: str, header: str | None,
+               route: str) -> str:
+    """What :func:`limit_key` ends with: what the request is counted by (a ``header``
+    rule's is ``header_tail``)."""
     if rule.by == "consumer":
-        return base + f"CON#{consumer}"
+        return f"CON#{consumer}"
     if rule.by == "key":
-        return base + (f"KEY#{key_id}" if key_id else f"CON#{consumer}")
+        return f"KEY#{key_id}" if key_id else f"CON#{consumer}"
     if rule.by == "ip":
-        return base + f"IP#{ip or '-'}"
+        return f"IP#{ip or '-'}"
     if rule.by == "header":
-        return base + f"H#{(header or '-')[:200]}"
-    return base + f"CON#{consumer}#R#{route}"
+        return header_tail(header)
+    return f"CON#{consumer}#R#{route}"
+
+
+def header_tail(value: str | None) -> str:
+    """:func:`limit_tail` of a ``header`` rule, given the header's value."""
+    return "H#" + (value or "-")[:200]
 
 
 # --- traffic --------------------------------------------------------------------------------
@@ -358,11 +397,21 @@ class BreakerState:
             self.total = self.fails = 0
 
 
+#: Answers a circuit breaker counts as failures (with no answer at all).
+FAILURES = frozenset({502, 503, 504})
+
+
 def is_failure(status: int) -> bool:
-    return status in (502, 503, 504)
+    return status in FAILURES
 
 
 # --- caching --------------------------------------------------------------------------------
+
+
+#: Statuses whose answers may be kept (:func:`cache_ttl`).
+CACHEABLE = frozenset({200, 203, 204, 300, 301, 404, 410})
+#: Response header names that can shorten or forbid keeping an answer (:func:`cache_ttl`).
+_SAYS_CACHING = frozenset({"cache-control", "set-cookie", "vary"})
 
 
 def cache_ttl(status: int, headers: Headers, rule: CachePolicy) -> int:
@@ -370,7 +419,7 @@ def cache_ttl(status: int, headers: Headers, rule: CachePolicy) -> int:
     never kept; ``private`` and ``Set-Cookie`` responses only when the route says
     ``private`` (then per consumer); ``max-age``/``s-maxage`` shorten the route's TTL;
     ``Vary: *`` is never kept."""
-    if status not in (200, 203, 204, 300, 301, 404, 410):
+    if status not in CACHEABLE:
         return 0
     if "cache-control" not in headers and "set-cookie" not in headers and "vary" not in headers:
         return rule.ttl_seconds  # nothing the answer says shortens the route's TTL
@@ -412,6 +461,52 @@ def cache_key(rule: CachePolicy, *, api_id: str, method: str, path: str, query: 
     return "\x00".join(parts)
 
 
+class CompiledCache:
+    """A ``cache`` policy with what only depends on it and its API computed once per route.
+    ``key`` is :func:`cache_key` and, in the same pass over the request's headers, whether
+    the client asked to skip the lookup (``Cache-Control: no-cache`` or ``no-store``);
+    ``ttl`` is :func:`cache_ttl` read from the pairs that would be kept (the full rule
+    only when one of them says something about caching). Unit-tested against both."""
+
+    __slots__ = ("api_id", "head", "one", "rule")
+
+    def __init__(self, rule: CachePolicy, api_id: str) -> None:
+        self.rule, self.api_id = rule, api_id
+        self.head = api_id + "\x00"
+        # the usual single vary header, read in the same pass as Cache-Control
+        self.one = rule.vary_headers[0] if len(rule.vary_headers) == 1 else None
+
+    def key(self, method: str, path: str, query: str, headers: Sequence[tuple[str, str]],
+            consumer: str) -> tuple[str, bool]:
+        """(:func:`cache_key`, whether the client's ``Cache-Control`` skips the lookup)."""
+        rule, one = self.rule, self.one
+        skip = False
+        values: list[str] = []
+        for k, v in headers:
+            if k == one:
+                values.append(v)
+            if k == "cache-control" and ("no-cache" in v or "no-store" in v):
+                skip = True
+        who = "*" if rule.shared else consumer
+        q = query if rule.vary_query else ""
+        if one is not None:
+            vary = f"{one}={','.join(values)}"
+            return f"{self.head}{method}\x00{path}\x00{q}\x00{vary}\x00{who}", skip
+        if not rule.vary_headers:
+            return f"{self.head}{method}\x00{path}\x00{q}\x00{who}", skip
+        return cache_key(rule, api_id=self.api_id, method=method, path=path, query=query,
+                         headers=headers, consumer=consumer), skip
+
+    def ttl(self, status: int, kept: Sequence[tuple[str, str]]) -> int:
+        """:func:`cache_ttl` of an answer whose headers are ``kept``."""
+        if status not in CACHEABLE:
+            return 0
+        for k, _ in kept:
+            if k.lower() in _SAYS_CACHING:
+                return cache_ttl(status, Headers(kept), self.rule)
+        return self.rule.ttl_seconds
+
+
 # --- plans and consumers -----------------------------------------------------------------------
 
 
@@ -422,6 +517,9 @@ class Scoped:
 
     ips: tuple[IpMatcher, ...]
     limits: tuple[tuple[str, CompiledLimit], ...]  # (bucket scope, limit)
+    #: What the gateway derives once per warm entry (the limits' bucket prefixes).
+    memo: dict[str, object] = dataclasses.field(default_factory=dict, compare=False,
+                                                repr=False)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -485,6 +583,13 @@ class Compiled:
     picks: tuple[tuple[int, int], ...] = ()
     #: The upstream URLs, in order (the breakers' keys).
     urls: tuple[str, ...] = ()
+    #: The cache policy with its key's constant parts (None: no cache policy).
+    cache: CompiledCache | None = dataclasses.field(default=None, compare=False)
+    #: What the gateway learns once per compiled route and keeps with it (the compiled
+    #: OpenAPI document for ``validate``): a route table, and so this, is rebuilt within
+    #: the cache TTL, so nothing kept here outlives it.
+    memo: dict[str, object] = dataclasses.field(default_factory=dict, compare=False,
+                                                repr=False)
 
 
 def pick_table(upstreams: Sequence[Upstream]) -> tuple[tuple[int, int], ...]:
@@ -540,4 +645,5 @@ def compile_policies(p: Policies, api: Api, route_key: str,
         transform=None if p.transform is None else CompiledTransform(p.transform),
         picks=pick_table(view.upstreams),
         urls=tuple(u.url for u in view.upstreams),
+        cache=None if p.cache is None else CompiledCache(p.cache, api.id),
     )

@@ -33,17 +33,17 @@ from shared.core.models import Consumer, Plan
 from shared.core.outcomes import Outcome
 from shared.core.policy import IDEMPOTENT, Validate
 from shared.core.policy_rules import (
+    CACHEABLE,
+    FAILURES,
     BreakerState,
     Compiled,
     CompiledLimit,
     Scoped,
-    cache_key,
-    cache_ttl,
-    is_failure,
-    limit_key,
+    header_tail,
+    limit_prefix,
+    limit_tail,
     pick,
     pick_from,
-    response_headers,
     scoped,
     sticky_seed,
 )
@@ -66,6 +66,7 @@ _OWN = frozenset({"ratelimit", "ratelimit-policy", "retry-after", "x-request-id"
 SHADOW = "X-Tollway-Shadow"
 log = logging.getLogger("tollway.gateway")
 DEFAULT_CACHE_BYTES = 16 * 1024 * 1024
+_UNREAD = object()  # Compiled.memo has no document yet
 
 
 class ResponseCache:
@@ -96,8 +97,9 @@ class ResponseCache:
         if size > self.max_bytes // 8:
             return False
         with self._lock:
-            if key in self._data:
-                self._drop(key)
+            old = self._data.pop(key, None)  # a newer answer replaces the entry
+            if old is not None:
+                self.size -= old[5]
             self._data[key] = (expires, stored, status, headers, body, size)
             self.size += size
             while self.size > self.max_bytes:
@@ -197,55 +199,74 @@ class PolicyLayer:
                 return False
         return True
 
+    @staticmethod
+    def admit(req: GatewayRequest, v: Verdict, c: Compiled | None, s: Scoped | None) -> bool:
+        """``before_charge`` (when ``c``), then ``scoped_before`` (when ``s``), in one call
+        for the warm path: each matcher's remembered verdict read directly. False:
+        ``v.outcome`` says why."""
+        ip = req.source_ip
+        if c is not None:
+            m = c.ip
+            if m is not None:
+                ok = m.verdicts.get(ip)
+                if not (m.admits(ip) if ok is None else ok):
+                    v.outcome = Outcome.IP_DENIED
+                    return False
+            most = c.policies.max_body_bytes
+            if most is not None and len(req.body) > most:
+                v.outcome = Outcome.BODY_TOO_LARGE
+                return False
+        if s is not None:
+            for m in s.ips:
+                ok = m.verdicts.get(ip)
+                if not (m.admits(ip) if ok is None else ok):
+                    v.outcome = Outcome.IP_DENIED
+                    return False
+        return True
+
     def after_charge(self, req: GatewayRequest, v: Verdict, c: Compiled | None) -> Verdict:
         """The route's (and API's) own limits, then the plan's and the consumer's, once the
         plan admitted the request. Every level's limits are charged; the first refusal
         ends the request (the limits charged before it stay charged, as with the plan)."""
         assert v.api is not None
-        if c is not None:
-            for cl in c.limits:
-                if not self._limit(req, v, cl, c.route_key, ""):
+        header = value = None  # the last header read: rules by the same header read it once
+        for prefix, cl, route in _limits(c, v.scoped, v):
+            rule = cl.rule
+            if rule.by == "header":
+                if rule.header != header:
+                    header, value = rule.header, req.header(rule.header)
+                bucket = prefix + header_tail(value)
+            else:
+                bucket = prefix + limit_tail(rule, consumer=v.consumer_id, key_id=v.key_id,
+                                             ip=req.source_ip, header=None, route=route)
+            schedule = cl.schedule
+            if schedule.shards != 1:
+                if not self._charge(v, cl, bucket, report=False):
                     return v
-        if v.scoped is not None:
-            route = c.route_key if c is not None else (
-                f"{v.route.method} {v.route.path}" if v.route is not None else "-")
-            for scope, cl in v.scoped.limits:
-                if not self._limit(req, v, cl, route, scope):
-                    return v
-        return v
-
-    def _limit(self, req: GatewayRequest, v: Verdict, cl: CompiledLimit, route: str,
-               scope: str) -> bool:
-        assert v.api is not None
-        rule = cl.rule
-        header = req.header(rule.header) if rule.by == "header" else None
-        bucket = limit_key(rule, api=v.api.name, index=cl.index, consumer=v.consumer_id,
-                           key_id=v.key_id, ip=req.source_ip, header=header, route=route,
-                           scope=scope)
-        if cl.schedule.shards != 1:
-            return self._charge(v, cl, bucket, report=False)
-        # No RateLimit headers are shown for these: one hit, and a decision only on denial.
-        counted = self.limiter.count(bucket, cl.schedule)
-        if counted is None:  # the store is down: a shadow limit never denies
+                continue
+            # No RateLimit headers are shown for these: one hit, and a decision only on denial.
+            counted = self.limiter.count(bucket, schedule)
+            if counted is None:  # the store is down: a shadow limit never denies
+                if rule.shadow:
+                    continue
+                v.outcome = Outcome.STORE_UNAVAILABLE
+                v.headers["Retry-After"] = "1"
+                return v
+            now, result = counted
+            if result.admitted:
+                continue
             if rule.shadow:
-                return True
-            v.outcome = Outcome.STORE_UNAVAILABLE
-            v.headers["Retry-After"] = "1"
-            return False
-        now, result = counted
-        if result.admitted:
-            return True
-        if rule.shadow:
-            self.metrics.count("WouldThrottle")
-            if SHADOW not in v.headers:  # said once, however many shadow limits would throttle
-                v.headers[SHADOW] = "would-throttle"
-            return True
-        d = decide(cl.schedule.counters(now), result)
-        quota = d.exceeded is not None and d.exceeded.is_quota
-        v.outcome = Outcome.QUOTA_EXCEEDED if quota else Outcome.RATE_LIMITED
-        v.headers.update(ratelimit_headers(d.states))
-        v.headers["Retry-After"] = str(d.retry_after)
-        return False
+                self.metrics.count("WouldThrottle")
+                if SHADOW not in v.headers:  # said once, however many shadow limits throttle
+                    v.headers[SHADOW] = "would-throttle"
+                continue
+            d = decide(schedule.counters(now), result)
+            quota = d.exceeded is not None and d.exceeded.is_quota
+            v.outcome = Outcome.QUOTA_EXCEEDED if quota else Outcome.RATE_LIMITED
+            v.headers.update(ratelimit_headers(d.states))
+            v.headers["Retry-After"] = str(d.retry_after)
+            return v
+        return v
 
     def _charge(self, v: Verdict, cl: CompiledLimit, bucket: str, *, report: bool) -> bool:
         charged = self.limiter.charge(bucket, cl.schedule)  # policy limits: fixed windows
@@ -284,16 +305,16 @@ class PolicyLayer:
         assert c is not None and v.api is not None
         p, now = c.policies, self.clock.now()
         if p.validate is not None:
-            invalid = self._validate(gw, req, v, p.validate)
+            invalid = self._validate(gw, req, v, c, p.validate)
             if invalid is not None:
                 return invalid
         key = None
-        if p.cache is not None and req.method in ("GET", "HEAD"):
-            key = cache_key(p.cache, api_id=v.api.id, method=req.method, path=v.rest,
-                            query=req.query, headers=req.headers, consumer=v.consumer_id)
-            if not _no_cache(req):
+        cc = c.cache  # compiled once per route (policy_rules.CompiledCache)
+        if cc is not None and req.method in ("GET", "HEAD"):
+            key, skip = cc.key(req.method, v.rest, req.query, req.headers, v.consumer_id)
+            if not skip:
                 hit = self.cache.get(key, now)
-                if hit is None and p.cache.shared:  # another instance may have stored it
+                if hit is None and cc.rule.shared:  # another instance may have stored it
                     hit = self._shared_get(gw, key, now)
                 if hit is not None:
                     self.metrics.count("CacheHit")
@@ -305,39 +326,47 @@ class PolicyLayer:
             out = GatewayRequest(req.method, req.path, t.query(req.query), hdrs,
                                  req.body, req.source_ip, req.request_id, req.deadline)
             rest = t.path(v.rest)
-        resp = self._send(gw, out, v, c, rest)
-        if t is not None and t.transform.response_headers is not None:
-            response_headers(resp.headers, t.transform.response_headers)
-        if key is not None and p.cache is not None:
+        resp = self._send(gw, out, v, c, rest, now)
+        if t is not None:
+            t.response(resp.headers)
+        if key is not None and cc is not None:
             self.metrics.count("CacheMiss")
-            ttl = cache_ttl(resp.status, resp.headers, p.cache)
-            if ttl and v.outcome is Outcome.OK:
+            if v.outcome is Outcome.OK and resp.status in CACHEABLE:
                 kept = resp.headers.pairs_except(_OWN)
-                self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
-                if p.cache.shared:
-                    self._shared(gw).put(key, now + ttl, now, resp.status, kept, resp.body)
+                ttl = cc.ttl(resp.status, kept)
+                if ttl:
+                    self.cache.put(key, now + ttl, now, resp.status, kept, resp.body)
+                    if cc.rule.shared:
+                        self._shared(gw).put(key, now + ttl, now, resp.status, kept, resp.body)
             resp.headers["X-Cache"] = "MISS"
         return resp
 
-    def _validate(self, gw: Gateway, req: GatewayRequest, v: Verdict,
+    def _validate(self, gw: Gateway, req: GatewayRequest, v: Verdict, c: Compiled,
                   which: Validate) -> GatewayResponse | None:
         """The request against the API's OpenAPI document: a 400 listing what is wrong, or
         None (valid, not described, or no usable document)."""
         assert v.api is not None
-        api_id, store = v.api.id, gw.directory.store
-        try:
-            doc = self.validators.get(api_id, gw.directory.routes(),
-                                      lambda: records.doc_meta(store, api_id),
-                                      lambda: records.read_doc(store, api_id))
-        except StoreUnavailable:
-            doc = None  # the limits already ran against the store; keep serving
+        doc = c.memo.get("doc", _UNREAD)  # the document, once per compiled route
+        if doc is _UNREAD:
+            api_id, store = v.api.id, gw.directory.store
+            try:
+                doc = self.validators.get(api_id, gw.directory.routes(),
+                                          lambda: records.doc_meta(store, api_id),
+                                          lambda: records.read_doc(store, api_id))
+            except StoreUnavailable:
+                return None  # the limits already ran against the store; keep serving
+            c.memo["doc"] = doc
         if doc is None:
             return None
+        assert isinstance(doc, validation.Document)
+        # without a body the content type is never read (and need not be in the memo's key)
+        content_type = req.header("content-type") if req.body else None
         try:
             errors = validation.check(doc, which, req.method, v.rest, req.query,
-                                      req.header("content-type"), req.body)
+                                      content_type, req.body)
         except Exception:  # a document this compiler let through must never be a 500
-            log.warning("validation failed on API %s; request passed", api_id, exc_info=True)
+            log.warning("validation failed on API %s; request passed", v.api.id,
+                        exc_info=True)
             return None
         if not errors:
             return None
@@ -377,13 +406,12 @@ class PolicyLayer:
         return GatewayResponse(status, out, body)
 
     def _send(self, gw: Gateway, req: GatewayRequest, v: Verdict, c: Compiled,
-              rest: str) -> GatewayResponse:
+              rest: str, now: float) -> GatewayResponse:
         """Choose the upstream, forward (with the route's timeout and retries), and feed
-        the breaker what happened."""
+        the breaker what happened. ``now``: the clock read as forwarding began."""
         api, t = c.api, c.policies.traffic
         brk = t.breaker if t is not None else None
         ups = api.upstreams
-        now = self.clock.now() if brk is not None else 0.0
         chosen = 0
         if len(ups) > 1 or brk is not None:
             if t is not None and t.sticky:
@@ -432,7 +460,7 @@ class PolicyLayer:
         finally:
             v.api, v.rest = original_api, original_rest
         if state is not None:
-            failed = v.outcome is not Outcome.OK or is_failure(resp.status)
+            failed = v.outcome is not Outcome.OK or resp.status in FAILURES
             with self._lock:
                 state.record(failed, self.clock.now())
                 if state.opened_at is None:
@@ -466,11 +494,26 @@ class PolicyLayer:
             c.cors.decorate(resp.headers, allow)
 
 
-def _no_cache(req: GatewayRequest) -> bool:
-    for k, v in req.headers:
-        if k == "cache-control" and ("no-cache" in v or "no-store" in v):
-            return True
-    return False
+def _limits(c: Compiled | None, s: Scoped | None,
+            v: Verdict) -> tuple[tuple[str, CompiledLimit, str], ...]:
+    """Every limit a request to ``c``'s route (and ``s``'s plan and consumer) is charged,
+    in order, as (bucket prefix, limit, route key): worked out once and kept with the
+    scoped policies (one per warm entry) or else the route's."""
+    assert v.api is not None
+    api = v.api.name
+    memo = s.memo if s is not None else c.memo if c is not None else None
+    got = memo.get("limits") if memo is not None else None
+    if isinstance(got, tuple) and got[0] is c and got[1] == api:
+        return got[2]  # type: ignore[no-any-return]
+    route = c.route_key if c is not None else (
+        f"{v.route.method} {v.route.path}" if v.route is not None else "-")
+    out = [(limit_prefix(api, cl.index), cl, route) for cl in (c.limits if c else ())]
+    if s is not None:
+        out += [(limit_prefix(api, cl.index, scope), cl, route) for scope, cl in s.limits]
+    found = tuple(out)
+    if memo is not None:
+        memo["limits"] = (c, api, found)
+    return found
 
 
 def _budget(req: GatewayRequest) -> bool:

@@ -327,13 +327,11 @@ class Gateway:
         """Route, plan and subscription are known to allow: charge the limit."""
         v.consumer_id, v.key_id = warm.consumer_id, warm.key_id
         v.api, v.route, v.rest = warm.api, warm.route, warm.rest
-        if warm.policy is not None:  # IP rules and body size before any limit is charged
-            v.policy = warm.policy
-            if not self.policies.before_charge(req, v, warm.policy):
-                return v
-        if warm.scoped is not None:  # the plan's and the consumer's IP lists
-            v.scoped = warm.scoped
-            if not self.policies.scoped_before(req, v, warm.scoped):
+        if warm.policy is not None or warm.scoped is not None:
+            # the route's IP rules and body size, the plan's and the consumer's IP lists:
+            # before any limit is charged
+            v.policy, v.scoped = warm.policy, warm.scoped
+            if not self.policies.admit(req, v, warm.policy, warm.scoped):
                 return v
         plan = warm.plan
         v.subscription_id, v.plan_id, v.cost = warm.sub_id, plan.id, plan.request_cost

@@ -504,6 +504,27 @@ def test_a_new_document_is_used_after_the_route_table_refresh():
                  body=b'{"zzz": 1}').status == 200
 
 
+def test_a_document_the_store_could_not_give_is_read_again_on_the_next_request(monkeypatch):
+    from shared.gateway import policy as gateway_policy
+    from shared.ports import StoreUnavailable
+
+    w, _, _ = _validating()
+    real, calls = gateway_policy.records.doc_meta, []
+
+    def once_down(store, api_id):
+        calls.append(api_id)
+        if len(calls) == 1:
+            raise StoreUnavailable("down")
+        return real(store, api_id)
+
+    monkeypatch.setattr(gateway_policy.records, "doc_meta", once_down)
+    bad = {"method": "POST", "headers": JSON, "body": b'{"zzz": 1}'}
+    assert _send(w, "/demo/v2/echo/1", **bad).status == 200  # no document: passed, as before
+    assert _send(w, "/demo/v2/echo/1", **bad).status == 400  # read again, then kept
+    reads = len(calls)
+    assert _send(w, "/demo/v2/echo/1", **bad).status == 400 and len(calls) == reads
+
+
 # --- shared response cache ---------------------------------------------------------------------
 
 

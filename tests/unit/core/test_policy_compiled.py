@@ -9,16 +9,23 @@ import itertools
 import pytest
 
 from shared.core.models import Upstream
-from shared.core.policy import Breaker, CachePolicy, parse
+from shared.core.policy import Breaker, CachePolicy, LimitRule, parse
 from shared.core.policy_rules import (
     BreakerState,
+    CompiledCache,
     CompiledTransform,
     CorsRule,
+    cache_key,
     cache_ttl,
+    header_tail,
+    limit_key,
+    limit_prefix,
+    limit_tail,
     pick,
     pick_from,
     pick_table,
     request_headers,
+    response_headers,
     upstream_path,
     upstream_query,
 )
@@ -95,3 +102,61 @@ def test_breaker_totals_follow_the_window():
 ])
 def test_cache_ttl_whatever_the_case_of_the_names(pairs, want):
     assert cache_ttl(200, Headers(pairs), CachePolicy(30)) == want
+
+
+@pytest.mark.parametrize("data", TRANSFORMS)
+def test_a_compiled_response_transform_is_the_transform(data):
+    t = parse({"transform": data}).transform
+    for pairs in ([], [("Server", "x"), ("X-Up", "1"), ("x-up", "2"), ("X-Served-By", "up")],
+                  [("content-type", "a"), ("SERVER", "y")]):
+        want, got = Headers(pairs), Headers(pairs)
+        if t.response_headers is not None:
+            response_headers(want, t.response_headers)
+        CompiledTransform(t).response(got)
+        assert got.items() == want.items()
+
+
+CACHE_RULES = [CachePolicy(30), CachePolicy(30, vary_query=False),
+               CachePolicy(30, vary_headers=("accept",)),
+               CachePolicy(30, vary_headers=("accept", "x-tenant"), shared=True),
+               CachePolicy(30, vary_headers=("cache-control",), private=True)]
+REQUEST_HEADERS = [(), (("accept", "a"), ("x-tenant", "t"), ("accept", "b")),
+                   (("cache-control", "no-cache"),), (("cache-control", "max-age=0"),),
+                   (("x", "1"), ("cache-control", "no-store, x"), ("accept", "a"))]
+
+
+@pytest.mark.parametrize("rule", CACHE_RULES)
+def test_a_compiled_cache_keys_and_skips_as_the_rules_do(rule):
+    cc = CompiledCache(rule, "api_1")
+    for headers in REQUEST_HEADERS:
+        for query in ("", "a=1"):
+            key, skip = cc.key("GET", "/x", query, headers, "con_1")
+            assert key == cache_key(rule, api_id="api_1", method="GET", path="/x",
+                                    query=query, headers=headers, consumer="con_1")
+            assert skip == any(k == "cache-control" and ("no-cache" in v or "no-store" in v)
+                               for k, v in headers)
+
+
+@pytest.mark.parametrize("rule", CACHE_RULES)
+@pytest.mark.parametrize("status", [200, 204, 302, 404, 500])
+@pytest.mark.parametrize("pairs", [
+    [], [("Content-Type", "a")], [("Cache-Control", "max-age=5")], [("VARY", "*")],
+    [("Vary", "Accept")], [("set-cookie", "a=b")], [("Cache-Control", "private")],
+    [("X", "1"), ("cache-control", "s-maxage=7, max-age=3")],
+])
+def test_a_compiled_cache_ttl_is_the_rule(rule, status, pairs):
+    assert CompiledCache(rule, "a").ttl(status, tuple(pairs)) == cache_ttl(
+        status, Headers(pairs), rule)
+
+
+@pytest.mark.parametrize("by", ["consumer", "key", "ip", "header", "consumer+route"])
+def test_a_limit_key_is_its_prefix_and_tail(by):
+    rule = LimitRule(by, header="x-tenant" if by == "header" else "", rate_per_minute=1)
+    for key_id, ip, header in (("key_1", "10.0.0.1", "t1"), ("", "", None), ("k", "::1", "")):
+        kw = {"consumer": "con_1", "key_id": key_id, "ip": ip, "header": header,
+              "route": "GET /x"}
+        for scope in ("", "P:pln_1#"):
+            want = limit_key(rule, api="demo", index=2, scope=scope, **kw)
+            assert limit_prefix("demo", 2, scope) + limit_tail(rule, **kw) == want
+            if by == "header":
+                assert limit_prefix("demo", 2, scope) + header_tail(header) == want
