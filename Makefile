@@ -8,6 +8,8 @@ RUN_STAMP := $(VENV)/.installed-run
 # a module with a module-scoped fixture (a local stack, Chromium) runs on one worker, whole
 # (tests/conftest.py); every other test goes to whichever worker is free.
 PYTEST_WORKERS ?= 2
+# The slowest tests of each `make test` run, printed after the results: where the next cut is.
+PYTEST_DURATIONS ?= 30
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
@@ -64,7 +66,8 @@ test:
 	@echo "make test: pytest, with lint and the IaC checks beside it (their output after pytest's)"
 	@mkdir -p $(dir $(CHECKS_LOG)); \
 	  $(MAKE) --no-print-directory -j2 --output-sync=target test-checks >$(CHECKS_LOG) 2>&1 & checks=$$!; \
-	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); tests=$$?; \
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+	    --durations=$(PYTEST_DURATIONS) $(PYTEST_ARGS); tests=$$?; \
 	  wait $$checks; checked=$$?; \
 	  echo "--- lint and IaC checks (ran beside pytest; $(CHECKS_LOG)) ---"; cat $(CHECKS_LOG); \
 	  if [ $$checked != 0 ]; then echo "make test: lint or an IaC check failed (above)"; fi; \
