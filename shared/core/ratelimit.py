@@ -303,7 +303,7 @@ class Schedule:
     ``remaining`` estimated as the chosen shard's room times N.
     """
 
-    __slots__ = ("_window", "algorithm", "cost", "fixed", "limits", "shards")
+    __slots__ = ("_second", "_window", "algorithm", "cost", "fixed", "limits", "shards")
 
     def __init__(
         self, limits: tuple[Limit, ...], algorithm: Algorithm, cost: int, shards: int = 1
@@ -312,6 +312,9 @@ class Schedule:
         self.fixed = algorithm is Algorithm.FIXED or all(lim.is_quota for lim in limits)
         self.shards = max(1, shards) if self.fixed else 1
         self._window: Window | None = None
+        # (whole second, window, the RateLimit format with that second's resets written
+        # in): the resets only change once a second (see headers)
+        self._second: tuple[int, Window, str] | None = None
 
     def window(self, now: float) -> Window:
         """The window containing ``now``: computed once per window, then this tuple."""
@@ -346,17 +349,32 @@ class Schedule:
 
     def headers(self, w: Window, counts: Mapping[str, int], now: float) -> dict[str, str]:
         """The RateLimit headers of window ``w`` (:meth:`window`) after an admitted hit
-        whose answer is ``counts``."""
+        whose answer is ``counts`` (every slot's count: none above its ceiling). A reset
+        is ``ceil(end - now)``, which for a window ending on a whole second is
+        ``end - int(now)``: the same all second long, so the format with the resets
+        written in is made once a second, and only the remainders are filled in."""
+        second = int(now)
+        f = self._second
+        if f is None or f[0] != second or f[1] is not w:
+            f = self._second = (second, w, _resets_fmt(w, second))
+        if self.shards != 1:
+            return self._shard_headers(w, counts, f[2])
+        lims = w[6]
+        if len(lims) == 2:  # the usual plan: a rate and a quota, written out
+            (m0, n0, _, _), (m1, n1, _, _) = lims
+            l0, l1 = m0 - counts[n0], m1 - counts[n1]
+            left: tuple[int, ...] = (l0 if l0 > 0 else 0, l1 if l1 > 0 else 0)
+        else:
+            left = tuple([max(0, most - counts[name]) for most, name, _, _ in lims])
+        return {"RateLimit-Policy": w[4], "RateLimit": f[2] % left}
+
+    def _shard_headers(self, w: Window, counts: Mapping[str, int], fmt: str) -> dict[str, str]:
+        """:meth:`headers` of a sharded plan: the plan's limits, ``remaining`` estimated
+        as the shard's room times N (also for a refused hit: a count may be missing)."""
         n = self.shards
-        values: list[int] = []
-        for most, name, end, whole in w[6]:
-            left = most - counts.get(name, 0)
-            if n > 1:
-                left = min(whole, left * n)
-            reset = math.ceil(end - now)
-            values.append(left if left > 0 else 0)  # (cheaper than += a pair: no tuple)
-            values.append(reset if reset > 1 else 1)
-        return {"RateLimit-Policy": w[4], "RateLimit": w[5] % tuple(values)}
+        left = tuple([max(0, min(whole, (most - counts.get(name, 0)) * n))
+                      for most, name, _, whole in w[6]])
+        return {"RateLimit-Policy": w[4], "RateLimit": fmt % left}
 
     def charge(
         self, hit: Callable[..., HitResult], bucket: str, now: float
@@ -402,6 +420,15 @@ def _policy_of(cp: CounterPlan) -> str:
 
 def _fmt_of(cp: CounterPlan) -> str:
     return ", ".join(_item(p.limit.name, "r=%d;t=%d") for p in cp.parts)
+
+
+def _resets_fmt(w: Window, second: int) -> str:
+    """Window ``w``'s RateLimit format with each reset at whole second ``second`` written in
+    (``ceil(end - now)`` for any ``now`` in that second, windows ending on whole seconds;
+    at least 1): only the remainders are left to fill in."""
+    return ", ".join(
+        _item(p.limit.name, f"r=%d;t={max(1, math.ceil(p.end) - second)}") for p in w[3]
+    )
 
 
 @functools.lru_cache(maxsize=1024)
