@@ -19,6 +19,10 @@ from __future__ import annotations
 import pytest
 from _pytest.nodeid import NodeId
 
+from tests.support import moto_backup
+
+moto_backup.install()  # moto's transactions back a table up once, not once per item
+
 
 def _uses_a_module_fixture(item: pytest.Item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
