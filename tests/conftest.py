@@ -31,18 +31,16 @@ def _uses_a_module_fixture(item: pytest.Item) -> bool:
     return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
 
 
-# Ungrouped tests known to take seconds each (the last fresh-clone run's --durations), run
-# first among the ungrouped ones. xdist hands out groups first (largest first, then each test
-# alone in collection order) and a worker whose queue is empty stops: a 13 s test handed out
-# last keeps the other worker idle for 13 s. Started early, these balance out.
+# Ungrouped tests known to take seconds each (make test's --durations), run first among the
+# ungrouped ones. xdist hands out groups first (largest first), then each test alone in
+# collection order, and a worker whose queue is empty stops: a 10 s test handed out last
+# keeps the other worker idle for 10 s. Started early, these balance out.
 SLOW_FIRST = (
     "tests/functional/aws/test_metering.py::test_1000_line",
     "tests/contract/test_crash_injection.py",
     "tests/e2e/",
     "tests/functional/test_schemathesis.py",
     "tests/functional/aws/test_origin.py",
-    "tests/unit/test_bench_imports.py",
-    "tests/unit/test_make_without_root.py",
 )
 
 
