@@ -28,7 +28,7 @@ from shared.core.policy import (
     Transform,
 )
 from shared.core.ratelimit import Schedule, schedule_of
-from shared.core.request import Headers
+from shared.core.request import GatewayRequest, Headers
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -99,8 +99,8 @@ class CompiledTransform:
     gives exactly what the function of the same role above gives (unit-tested); response
     headers go through :func:`response_headers` (``Headers`` finds a name without a scan)."""
 
-    __slots__ = ("add", "drop", "query_pairs", "removed", "renamed", "replaced", "req_ops",
-                 "resp_ops", "set_pairs", "strip", "transform")
+    __slots__ = ("add", "drop", "fate", "query_pairs", "removed", "renamed", "replaced",
+                 "req_ops", "resp_ops", "set_pairs", "strip", "touched", "transform")
 
     def __init__(self, t: Transform) -> None:
         self.transform = t
@@ -115,18 +115,45 @@ class CompiledTransform:
         self.drop = frozenset({*t.query_remove, *(n for n, _ in t.query_set)})
         self.query_pairs = tuple(f"{n}={v}" for n, v in t.query_set)
         self.resp_ops = t.response_headers
+        # What becomes of a request header each op names: "" (not sent) or the name it is
+        # sent under; every other header goes as it came.
+        self.fate: dict[str, str] = dict.fromkeys(self.replaced, "")
+        for old, new in self.renamed.items():
+            self.fate[old] = "" if new in self.replaced else new
+        self.fate.update(dict.fromkeys(self.removed, ""))
+        self.touched = frozenset(self.fate)
 
     def request(self, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         """:func:`request_headers`: one pass (removed, renamed, replaced), then the set."""
         if self.req_ops is None:
             return tuple(pairs)
-        removed, renamed, replaced = self.removed, self.renamed, self.replaced
-        if renamed:
-            out = [(n, v) for k, v in pairs
-                   if k not in removed and (n := renamed.get(k, k)) not in replaced]
-        else:
-            out = [(k, v) for k, v in pairs if k not in removed and k not in replaced]
+        # one test per header for the usual one (no op names it); the others' fate looked up
+        touched, fate = self.touched, self.fate
+        out = [p if p[0] not in touched else (new, p[1]) for p in pairs
+               if p[0] not in touched or (new := fate[p[0]])]
         return (*out, *self.set_pairs)
+
+    def upstream(self, req: GatewayRequest, rest: str) -> tuple[GatewayRequest, str]:
+        """The request as the upstream gets it (``request`` and ``query`` applied) and
+        ``path(rest)``, in one call."""
+        hdrs = req.headers if self.req_ops is None else self.request(req.headers)
+        query = req.query
+        if self.drop:  # query()
+            kept = [p for p in query.split("&") if p and p.partition("=")[0] not in self.drop]
+            kept += self.query_pairs
+            query = "&".join(kept)
+        path = rest or "/"  # path()
+        if self.transform.strip_prefix:
+            strip = self.strip
+            if path == strip:
+                path = "/"
+            elif path.startswith(strip + "/"):
+                path = path[len(strip):]
+        if self.transform.add_prefix:
+            path = self.add + path
+        out = GatewayRequest(req.method, req.path, query, hdrs, req.body, req.source_ip,
+                             req.request_id, req.deadline)
+        return out, path
 
     def response(self, headers: Headers) -> None:
         """:func:`response_headers` with the response ops (if any), asking whether a name is
@@ -222,11 +249,13 @@ class CorsRule:
     methods: str
     headers: str
     expose: str
+    any: bool = False  # "*" is one of the origins
 
     @classmethod
     def of(cls, c: Cors, exposed_by_gateway: str) -> CorsRule:
         expose = ", ".join(dict.fromkeys([*exposed_by_gateway.split(", "), *c.expose]))
-        return cls(c, frozenset(c.origins), ", ".join(c.methods), ", ".join(c.headers), expose)
+        return cls(c, frozenset(c.origins), ", ".join(c.methods), ", ".join(c.headers), expose,
+                   "*" in c.origins)
 
     def allowed(self, origin: str | None) -> str | None:
         """The Access-Control-Allow-Origin value for ``origin``, or None."""
@@ -583,6 +612,10 @@ class Compiled:
     picks: tuple[tuple[int, int], ...] = ()
     #: The upstream URLs, in order (the breakers' keys).
     urls: tuple[str, ...] = ()
+    #: A sticky route's upstream (index) per consumer while every breaker is closed
+    #: (bounded; gone with the route table, like the weights it was chosen by).
+    sticky: dict[str, int] = dataclasses.field(default_factory=dict, compare=False,
+                                               repr=False)
     #: The cache policy with its key's constant parts (None: no cache policy).
     cache: CompiledCache | None = dataclasses.field(default=None, compare=False)
     #: What the gateway learns once per compiled route and keeps with it (the compiled

@@ -26,6 +26,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from shared.core.clock import Clock
@@ -47,7 +48,7 @@ from shared.core.policy_rules import (
     scoped,
     sticky_seed,
 )
-from shared.core.ratelimit import decide, ratelimit_headers
+from shared.core.ratelimit import Schedule, Window, decide, ratelimit_headers
 from shared.core.request import GatewayRequest, GatewayResponse, Headers
 from shared.core.routing import RouteTable
 from shared.gateway import cors, validation
@@ -93,7 +94,7 @@ class ResponseCache:
 
     def put(self, key: str, expires: float, stored: float, status: int,
             headers: tuple[tuple[str, str], ...], body: bytes) -> bool:
-        size = len(body) + sum([len(k) + len(v) for k, v in headers]) + len(key)
+        size = len(body) + sum(map(len, chain.from_iterable(headers))) + len(key)
         if size > self.max_bytes // 8:
             return False
         with self._lock:
@@ -121,6 +122,7 @@ class PolicyLayer:
         self._breakers: dict[str, BreakerState] = {}
         self._tripped: set[str] = set()  # upstreams whose breaker is open or half-open
         self._seeds: dict[str, int] = {}  # sticky_seed per consumer (bounded)
+        self._windows: dict[Schedule, Window] = {}  # policy limits' current windows
         self._lock = threading.Lock()
 
     # --- before credentials ------------------------------------------------------------------
@@ -224,18 +226,30 @@ class PolicyLayer:
                     return False
         return True
 
-    def after_charge(self, req: GatewayRequest, v: Verdict, c: Compiled | None) -> Verdict:
+    def after_charge(self, req: GatewayRequest, v: Verdict, c: Compiled | None,
+                     now: float | None = None) -> Verdict:
         """The route's (and API's) own limits, then the plan's and the consumer's, once the
         plan admitted the request. Every level's limits are charged; the first refusal
-        ends the request (the limits charged before it stay charged, as with the plan)."""
+        ends the request (the limits charged before it stay charged, as with the plan).
+        ``now``: the limiter's clock as the plan's limit was charged, if the caller read it.
+
+        Each limit is one store ``hit`` of its window's slots, as ``Limiter.count`` makes
+        it (no ledger slot: a policy limit's bucket is not a consumer's and API's, and the
+        ledger is only read from those), here with one clock reading for every limit of
+        the request and the slots kept per window."""
         assert v.api is not None
-        header = value = None  # the last header read: rules by the same header read it once
+        if now is None:
+            now = self.limiter.clock.now()
+        hit = self.limiter.store.hit
+        header: str | None = None  # the last header read: rules by the same header read it
+        tail = ""  # once
         for prefix, cl, route in _limits(c, v.scoped, v):
             rule = cl.rule
             if rule.by == "header":
                 if rule.header != header:
-                    header, value = rule.header, req.header(rule.header)
-                bucket = prefix + header_tail(value)
+                    header = rule.header
+                    tail = header_tail(req.header(header))
+                bucket = prefix + tail
             else:
                 bucket = prefix + limit_tail(rule, consumer=v.consumer_id, key_id=v.key_id,
                                              ip=req.source_ip, header=None, route=route)
@@ -245,14 +259,17 @@ class PolicyLayer:
                     return v
                 continue
             # No RateLimit headers are shown for these: one hit, and a decision only on denial.
-            counted = self.limiter.count(bucket, schedule)
-            if counted is None:  # the store is down: a shadow limit never denies
+            w = self._windows.get(schedule)
+            if w is None or not (w[0] <= now < w[1]):
+                w = self._window(schedule, now)
+            try:
+                result = hit(bucket, w[2], (), schedule.cost)
+            except StoreUnavailable:  # the store is down: a shadow limit never denies
                 if rule.shadow:
                     continue
                 v.outcome = Outcome.STORE_UNAVAILABLE
                 v.headers["Retry-After"] = "1"
                 return v
-            now, result = counted
             if result.admitted:
                 continue
             if rule.shadow:
@@ -267,6 +284,13 @@ class PolicyLayer:
             v.headers["Retry-After"] = str(d.retry_after)
             return v
         return v
+
+    def _window(self, schedule: Schedule, now: float) -> Window:
+        w = schedule.window(now)  # (start, end, slots, ...): the same all window long
+        if len(self._windows) >= 1024:  # schedules of policies gone by: start over
+            self._windows.clear()
+        self._windows[schedule] = w
+        return w
 
     def _charge(self, v: Verdict, cl: CompiledLimit, bucket: str, *, report: bool) -> bool:
         charged = self.limiter.charge(bucket, cl.schedule)  # policy limits: fixed windows
@@ -320,12 +344,7 @@ class PolicyLayer:
                     self.metrics.count("CacheHit")
                     return self._from_cache(v, hit, now)
         t = c.transform  # compiled once per route (policy_rules.CompiledTransform)
-        out, rest = req, v.rest
-        if t is not None:
-            hdrs = req.headers if t.req_ops is None else t.request(req.headers)
-            out = GatewayRequest(req.method, req.path, t.query(req.query), hdrs,
-                                 req.body, req.source_ip, req.request_id, req.deadline)
-            rest = t.path(v.rest)
+        out, rest = (req, v.rest) if t is None else t.upstream(req, v.rest)
         resp = self._send(gw, out, v, c, rest, now)
         if t is not None:
             t.response(resp.headers)
@@ -414,24 +433,31 @@ class PolicyLayer:
         ups = api.upstreams
         chosen = 0
         if len(ups) > 1 or brk is not None:
-            if t is not None and t.sticky:
-                who = v.consumer_id or req.source_ip
-                seed = self._seeds.get(who)
-                if seed is None:
-                    if len(self._seeds) >= 4096:
-                        self._seeds.clear()
-                    seed = self._seeds[who] = sticky_seed(who)
+            tripped = brk is not None and bool(self._tripped)  # some breaker is not closed
+            sticky = t is not None and t.sticky
+            who = v.consumer_id or req.source_ip
+            known = c.sticky.get(who) if sticky and not tripped else None
+            if known is not None:  # a sticky route's choice for this consumer, as before
+                chosen = known
             else:
-                seed = zlib.crc32(v.request_id.encode())
-            if brk is not None and self._tripped:  # some breaker is not closed
-                with self._lock:
-                    healthy = [self._breaker(u.url, brk).available(now) for u in ups]
-                chosen = pick(ups, seed, healthy)
-            else:  # every upstream counts: the weights' table, computed once per route
-                chosen = pick_from(c.picks, seed)
+                seed = self._seed(who) if sticky else zlib.crc32(v.request_id.encode())
+                if tripped:
+                    assert brk is not None
+                    with self._lock:
+                        healthy = [self._breaker(u.url, brk).available(now) for u in ups]
+                    chosen = pick(ups, seed, healthy)
+                else:  # every upstream counts: the weights' table, computed once per route
+                    chosen = pick_from(c.picks, seed)
+                    if sticky:
+                        if len(c.sticky) >= 4096:
+                            c.sticky.clear()
+                        c.sticky[who] = chosen
         state = None
+        url = c.urls[chosen]
         if brk is not None:
-            state = self._breaker(c.urls[chosen], brk)
+            state = self._breakers.get(url)
+            if state is None or state.rule is not brk:
+                state = self._breaker(url, brk)
             if state.opened_at is None:  # closed: the usual case, no lock needed to read it
                 allowed = True
             else:
@@ -463,11 +489,19 @@ class PolicyLayer:
             failed = v.outcome is not Outcome.OK or resp.status in FAILURES
             with self._lock:
                 state.record(failed, self.clock.now())
-                if state.opened_at is None:
-                    self._tripped.discard(ups[chosen].url)
-                else:
-                    self._tripped.add(ups[chosen].url)
+                if state.opened_at is not None:
+                    self._tripped.add(url)
+                elif self._tripped:
+                    self._tripped.discard(url)
         return resp
+
+    def _seed(self, who: str) -> int:
+        seed = self._seeds.get(who)
+        if seed is None:
+            if len(self._seeds) >= 4096:
+                self._seeds.clear()
+            seed = self._seeds[who] = sticky_seed(who)
+        return seed
 
     def _breaker(self, url: str, rule: object) -> BreakerState:
         st = self._breakers.get(url)
@@ -486,12 +520,15 @@ class PolicyLayer:
     def decorate(req: GatewayRequest, resp: GatewayResponse, c: Compiled,
                  portal: frozenset[str]) -> None:
         """The API's CORS headers for an origin it allows; else the portal's, if any."""
-        assert c.cors is not None
-        allow = c.cors.allowed(req.header("origin"))
-        if allow is None:
-            cors.decorate(req, resp, portal)
+        rule = c.cors
+        assert rule is not None
+        origin = req.header("origin")  # rule.allowed(origin), written out
+        if origin is not None and origin in rule.origins:
+            rule.decorate(resp.headers, origin)
+        elif origin is not None and rule.any:
+            rule.decorate(resp.headers, "*")
         else:
-            c.cors.decorate(resp.headers, allow)
+            cors.decorate(req, resp, portal)
 
 
 def _limits(c: Compiled | None, s: Scoped | None,

@@ -4,12 +4,13 @@ shortcut for answers that say nothing about caching."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
 
 from shared.core.models import Upstream
-from shared.core.policy import Breaker, CachePolicy, LimitRule, parse
+from shared.core.policy import Breaker, CachePolicy, HeaderOps, LimitRule, Transform, parse
 from shared.core.policy_rules import (
     BreakerState,
     CompiledCache,
@@ -29,7 +30,7 @@ from shared.core.policy_rules import (
     upstream_path,
     upstream_query,
 )
-from shared.core.request import Headers
+from shared.core.request import GatewayRequest, Headers
 
 TRANSFORMS = [
     {"request_headers": {"set": {"X-Env": "prod"}, "remove": ["X-Debug"],
@@ -160,3 +161,28 @@ def test_a_limit_key_is_its_prefix_and_tail(by):
             assert limit_prefix("demo", 2, scope) + limit_tail(rule, **kw) == want
             if by == "header":
                 assert limit_prefix("demo", 2, scope) + header_tail(header) == want
+
+
+@pytest.mark.parametrize("ops", [
+    HeaderOps(rename=(("X-A", "X-B"),), remove=("X-B",)),
+    HeaderOps(rename=(("X-A", "X-B"), ("X-B", "X-A"))),
+    HeaderOps(rename=(("X-A", "X-C"),), set=(("X-C", "1"), ("X-A", "2"))),
+    HeaderOps(remove=("X-A", "x-c"), set=(("X-B", "3"),)),
+    HeaderOps(set=(("X-Z", "z"),)),
+])
+def test_request_header_ops_touch_only_the_names_they_name(ops):
+    ct = CompiledTransform(Transform(request_headers=ops))
+    for pairs in [*PAIRS, (("x-a", "1"), ("x-b", "2"), ("x-a", "3"), ("x-c", "4"), ("y", "5")),
+                  (("x-b", "1"), ("x-b", "2")), (("y", "1"),)]:
+        assert ct.request(pairs) == request_headers(pairs, ops)
+
+
+@pytest.mark.parametrize("data", TRANSFORMS)
+def test_upstream_is_request_query_and_path_in_one(data):
+    ct = CompiledTransform(parse({"transform": data}).transform)
+    for pairs, query, rest in itertools.product(PAIRS, QUERIES, RESTS):
+        req = GatewayRequest("GET", "/p", query, pairs, b"b", "10.0.0.1", "rid", 5.0)
+        out, path = ct.upstream(req, rest)
+        assert path == ct.path(rest)
+        assert out == dataclasses.replace(req, query=ct.query(query),
+                                          headers=ct.request(pairs))
