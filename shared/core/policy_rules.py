@@ -93,6 +93,31 @@ def upstream_query(query: str, t: Transform) -> str:
     return "&".join(kept)
 
 
+_REQUEST_FIELDS = ("method", "path", "query", "headers", "body", "source_ip", "request_id",
+                   "deadline")
+if tuple(f.name for f in dataclasses.fields(GatewayRequest)) != _REQUEST_FIELDS:
+    raise ImportError("policy_rules._with copies GatewayRequest's fields: update it")
+_M, _P, _Q, _H, _B, _S, _I, _D = (getattr(GatewayRequest, n).__set__ for n in _REQUEST_FIELDS)
+_new = object.__new__
+
+
+def _with(req: GatewayRequest, query: str, headers: tuple[tuple[str, str], ...]
+          ) -> GatewayRequest:
+    """``dataclasses.replace(req, query=query, headers=headers)``, field by field through
+    the slots: half the work of the frozen class's ``__init__``, which goes through
+    ``object.__setattr__`` per field (GatewayRequest has no ``__post_init__``)."""
+    out = _new(GatewayRequest)
+    _M(out, req.method)
+    _P(out, req.path)
+    _Q(out, query)
+    _H(out, headers)
+    _B(out, req.body)
+    _S(out, req.source_ip)
+    _I(out, req.request_id)
+    _D(out, req.deadline)
+    return out
+
+
 class CompiledTransform:
     """A ``transform`` with what only depends on it computed once per route: the header
     name sets, the prefixes, the query names dropped and the pairs appended. Each method
@@ -151,9 +176,7 @@ class CompiledTransform:
                 path = path[len(strip):]
         if self.transform.add_prefix:
             path = self.add + path
-        out = GatewayRequest(req.method, req.path, query, hdrs, req.body, req.source_ip,
-                             req.request_id, req.deadline)
-        return out, path
+        return _with(req, query, hdrs), path
 
     def response(self, headers: Headers) -> None:
         """:func:`response_headers` with the response ops (if any), asking whether a name is

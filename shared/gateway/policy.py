@@ -243,11 +243,12 @@ class PolicyLayer:
         hit = self.limiter.store.hit
         header: str | None = None  # the last header read: rules by the same header read it
         tail = ""  # once
-        for prefix, cl, route in _limits(c, v.scoped, v):
+        windows = self._windows
+        for prefix, cl, route, by_header in _limits(c, v.scoped, v):
             rule = cl.rule
-            if rule.by == "header":
-                if rule.header != header:
-                    header = rule.header
+            if by_header is not None:
+                if by_header != header:
+                    header = by_header
                     tail = header_tail(req.header(header))
                 bucket = prefix + tail
             else:
@@ -259,7 +260,7 @@ class PolicyLayer:
                     return v
                 continue
             # No RateLimit headers are shown for these: one hit, and a decision only on denial.
-            w = self._windows.get(schedule)
+            w = windows.get(schedule)
             if w is None or not (w[0] <= now < w[1]):
                 w = self._window(schedule, now)
             try:
@@ -532,10 +533,10 @@ class PolicyLayer:
 
 
 def _limits(c: Compiled | None, s: Scoped | None,
-            v: Verdict) -> tuple[tuple[str, CompiledLimit, str], ...]:
+            v: Verdict) -> tuple[tuple[str, CompiledLimit, str, str | None], ...]:
     """Every limit a request to ``c``'s route (and ``s``'s plan and consumer) is charged,
-    in order, as (bucket prefix, limit, route key): worked out once and kept with the
-    scoped policies (one per warm entry) or else the route's."""
+    in order, as (bucket prefix, limit, route key, the header it counts by if any): worked
+    out once and kept with the scoped policies (one per warm entry) or else the route's."""
     assert v.api is not None
     api = v.api.name
     memo = s.memo if s is not None else c.memo if c is not None else None
@@ -544,13 +545,19 @@ def _limits(c: Compiled | None, s: Scoped | None,
         return got[2]  # type: ignore[no-any-return]
     route = c.route_key if c is not None else (
         f"{v.route.method} {v.route.path}" if v.route is not None else "-")
-    out = [(limit_prefix(api, cl.index), cl, route) for cl in (c.limits if c else ())]
+    out = [(limit_prefix(api, cl.index), cl, route, _by_header(cl))
+           for cl in (c.limits if c else ())]
     if s is not None:
-        out += [(limit_prefix(api, cl.index, scope), cl, route) for scope, cl in s.limits]
+        out += [(limit_prefix(api, cl.index, scope), cl, route, _by_header(cl))
+                for scope, cl in s.limits]
     found = tuple(out)
     if memo is not None:
         memo["limits"] = (c, api, found)
     return found
+
+
+def _by_header(cl: CompiledLimit) -> str | None:
+    return cl.rule.header if cl.rule.by == "header" else None
 
 
 def _budget(req: GatewayRequest) -> bool:
