@@ -48,7 +48,7 @@ from shared.core.policy_rules import (
     scoped,
     sticky_seed,
 )
-from shared.core.ratelimit import Schedule, Window, decide, ratelimit_headers
+from shared.core.ratelimit import decide, ratelimit_headers
 from shared.core.request import GatewayRequest, GatewayResponse, Headers
 from shared.core.routing import RouteTable
 from shared.gateway import cors, validation
@@ -130,7 +130,6 @@ class PolicyLayer:
         self._breakers: dict[str, BreakerState] = {}
         self._tripped: set[str] = set()  # upstreams whose breaker is open or half-open
         self._seeds: dict[str, int] = {}  # sticky_seed per consumer (bounded)
-        self._windows: dict[Schedule, Window] = {}  # policy limits' current windows
         self._lock = threading.Lock()
 
     # --- before credentials ------------------------------------------------------------------
@@ -241,17 +240,14 @@ class PolicyLayer:
         ends the request (the limits charged before it stay charged, as with the plan).
         ``now``: the limiter's clock as the plan's limit was charged, if the caller read it.
 
-        Each limit is one store ``hit`` of its window's slots, as ``Limiter.count`` makes
-        it (no ledger slot: a policy limit's bucket is not a consumer's and API's, and the
-        ledger is only read from those), here with one clock reading for every limit of
-        the request and the slots kept per window."""
+        Each limit is one ``Limiter.count`` (a store ``hit`` of its window's slots, no
+        ledger slot), with one clock reading for every limit of the request."""
         assert v.api is not None
         if now is None:
             now = self.limiter.clock.now()
-        hit = self.limiter.store.hit
+        count = self.limiter.count
         header: str | None = None  # the last header read: rules by the same header read it
         tail = ""  # once
-        windows = self._windows
         for prefix, cl, route, by_header in _limits(c, v.scoped, v):
             rule = cl.rule
             if by_header is not None:
@@ -268,12 +264,8 @@ class PolicyLayer:
                     return v
                 continue
             # No RateLimit headers are shown for these: one hit, and a decision only on denial.
-            w = windows.get(schedule)
-            if w is None or not (w[0] <= now < w[1]):
-                w = self._window(schedule, now)
-            try:
-                result = hit(bucket, w[2], (), schedule.cost)
-            except StoreUnavailable:  # the store is down: a shadow limit never denies
+            result = count(bucket, schedule, now)
+            if result is None:  # the store is down: a shadow limit never denies
                 if rule.shadow:
                     continue
                 v.outcome = Outcome.STORE_UNAVAILABLE
@@ -293,13 +285,6 @@ class PolicyLayer:
             v.headers["Retry-After"] = str(d.retry_after)
             return v
         return v
-
-    def _window(self, schedule: Schedule, now: float) -> Window:
-        w = schedule.window(now)  # (start, end, slots, ...): the same all window long
-        if len(self._windows) >= 1024:  # schedules of policies gone by: start over
-            self._windows.clear()
-        self._windows[schedule] = w
-        return w
 
     def _charge(self, v: Verdict, cl: CompiledLimit, bucket: str, *, report: bool) -> bool:
         charged = self.limiter.charge(bucket, cl.schedule)  # policy limits: fixed windows

@@ -108,17 +108,16 @@ class Limiter:
             return Throttled(charged)
         return charged
 
-    def count(self, bucket: str, schedule: Schedule) -> tuple[float, HitResult] | None:
+    def count(self, bucket: str, schedule: Schedule, now: float) -> HitResult | None:
         """For a fixed-window, unsharded ``schedule`` whose RateLimit headers no one reads
-        (a policy limit): the hit ``charge`` makes, without rendering headers, and its
-        time (``decide(schedule.counters(now), result)`` is ``charge``'s denial). None:
-        the store is unavailable."""
-        now = self.clock.now()
-        slots = schedule.window(now)[2]  # what charge and counters use, this window
+        (a policy limit): the hit ``charge`` makes, without rendering headers
+        (``decide(schedule.counters(now), result)`` is ``charge``'s denial). ``now``: the
+        caller's reading of this limiter's clock. None: the store is unavailable."""
         try:
             # No ledger slot: a policy limit's bucket (per header, IP, route...) is not a
-            # consumer's and API's, and the ledger is only ever read from those.
-            return now, self.store.hit(bucket, slots, (), schedule.cost)
+            # consumer's and API's, and the ledger is only ever read from those. The
+            # window's slots are the Schedule's own, kept for the window.
+            return self.store.hit(bucket, schedule.window(now)[2], (), schedule.cost)
         except StoreUnavailable:
             return None
 
