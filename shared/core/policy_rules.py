@@ -162,21 +162,8 @@ class CompiledTransform:
         """The request as the upstream gets it (``request`` and ``query`` applied) and
         ``path(rest)``, in one call."""
         hdrs = req.headers if self.req_ops is None else self.request(req.headers)
-        query = req.query
-        if self.drop:  # query()
-            kept = [p for p in query.split("&") if p and p.partition("=")[0] not in self.drop]
-            kept += self.query_pairs
-            query = "&".join(kept)
-        path = rest or "/"  # path()
-        if self.transform.strip_prefix:
-            strip = self.strip
-            if path == strip:
-                path = "/"
-            elif path.startswith(strip + "/"):
-                path = path[len(strip):]
-        if self.transform.add_prefix:
-            path = self.add + path
-        return _with(req, query, hdrs), path
+        query = self.query(req.query) if self.drop else req.query
+        return _with(req, query, hdrs), self.path(rest)
 
     def response(self, headers: Headers) -> None:
         """:func:`response_headers` with the response ops (if any), asking whether a name is

@@ -184,14 +184,7 @@ class PolicyLayer:
     @staticmethod
     def before_charge(req: GatewayRequest, v: Verdict, c: Compiled) -> bool:
         """IP rules and body size. False: ``v.outcome`` says why."""
-        if c.ip is not None and not c.ip.admits(req.source_ip):
-            v.outcome = Outcome.IP_DENIED
-            return False
-        most = c.policies.max_body_bytes
-        if most is not None and len(req.body) > most:
-            v.outcome = Outcome.BODY_TOO_LARGE
-            return False
-        return True
+        return PolicyLayer.admit(req, v, c, None)
 
     @staticmethod
     def scoped(plan: Plan, consumer: Consumer) -> Scoped | None:
@@ -200,19 +193,10 @@ class PolicyLayer:
         return scoped(plan, plan.policies, consumer.id, consumer.policies)
 
     @staticmethod
-    def scoped_before(req: GatewayRequest, v: Verdict, s: Scoped) -> bool:
-        """Every level's IP lists must admit the address (deny wins everywhere)."""
-        for m in s.ips:
-            if not m.admits(req.source_ip):
-                v.outcome = Outcome.IP_DENIED
-                return False
-        return True
-
-    @staticmethod
     def admit(req: GatewayRequest, v: Verdict, c: Compiled | None, s: Scoped | None) -> bool:
-        """``before_charge`` (when ``c``), then ``scoped_before`` (when ``s``), in one call
-        for the warm path: each matcher's remembered verdict read directly. False:
-        ``v.outcome`` says why."""
+        """The route's IP rules and body size (when ``c``), then every level's IP lists
+        (when ``s``: deny wins everywhere), in one call for the warm path, each matcher's
+        remembered verdict read directly. False: ``v.outcome`` says why."""
         ip = req.source_ip
         if c is not None:
             m = c.ip
