@@ -28,6 +28,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports: every socket stays bound until all are chosen (one
+    ``free_port`` after another may be handed the port just released: a stack then
+    refused to start with "the four ports must differ")."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+
+
 def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -66,7 +77,7 @@ def serve(app: Any, port: int | None = None, *, date_header: bool = True) -> Ite
 @contextlib.contextmanager
 def local_stack(data_dir: Path, *extra: str, cache_ttl: float = 1.0) -> Iterator[dict[str, Any]]:
     """Start ``tollway local`` on free ports; yield the parsed ``local.json``."""
-    ports = [free_port() for _ in range(4)]
+    ports = free_ports(4)
     cmd = [
         sys.executable,
         "-m",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, client, free_port, stop, wait_for_port
+from tests.servers import ROOT, client, free_ports, stop, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
 def test_two_gateway_processes_serve_one_port_and_stop_with_the_stack(tmp_path):
-    ports = [free_port() for _ in range(4)]
+    ports = free_ports(4)
     data = tmp_path / "data"
     log = open(tmp_path / "stack.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
