@@ -195,24 +195,20 @@ class PolicyLayer:
     @staticmethod
     def admit(req: GatewayRequest, v: Verdict, c: Compiled | None, s: Scoped | None) -> bool:
         """The route's IP rules and body size (when ``c``), then every level's IP lists
-        (when ``s``: deny wins everywhere), in one call for the warm path, each matcher's
-        remembered verdict read directly. False: ``v.outcome`` says why."""
+        (when ``s``: deny wins everywhere), in one call for the warm path (each matcher
+        remembers its verdict per address). False: ``v.outcome`` says why."""
         ip = req.source_ip
         if c is not None:
-            m = c.ip
-            if m is not None:
-                ok = m.verdicts.get(ip)
-                if not (m.admits(ip) if ok is None else ok):
-                    v.outcome = Outcome.IP_DENIED
-                    return False
+            if c.ip is not None and not c.ip.admits(ip):
+                v.outcome = Outcome.IP_DENIED
+                return False
             most = c.policies.max_body_bytes
             if most is not None and len(req.body) > most:
                 v.outcome = Outcome.BODY_TOO_LARGE
                 return False
         if s is not None:
             for m in s.ips:
-                ok = m.verdicts.get(ip)
-                if not (m.admits(ip) if ok is None else ok):
+                if not m.admits(ip):
                     v.outcome = Outcome.IP_DENIED
                     return False
         return True

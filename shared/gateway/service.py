@@ -242,7 +242,7 @@ class Gateway:
             if v.outcome is Outcome.OK and (
                 (v.policy is not None and v.policy.limits) or v.scoped is not None
             ):
-                self.policies.after_charge(req, v, v.policy, now if self._same_clock else None)
+                self.policies.after_charge(req, v, v.policy, self._now(now))
             return v
         except StoreUnavailable:
             # Credentials and subscriptions cannot be checked: always deny, whatever the plan.
